@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct Earshot: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Earshot: a low-latency voice relay.")
+}
