@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "CEarshotShims", dependencies: ["COpus", "COpenSSL"]),
 
         // Owners of the C libraries: Swift types that own the C pointers; no C type in their public API.
-        .target(name: "EarshotCrypto", dependencies: ["COpenSSL", "CSRTP", "CEarshotShims"], swiftSettings: strict),
+        .target(name: "EarshotCrypto", dependencies: ["EarshotWire", "COpenSSL", "CSRTP", "CEarshotShims"], swiftSettings: strict),
         .target(name: "EarshotOpus", dependencies: ["COpus", "CEarshotShims", "EarshotWire"], swiftSettings: strict),
 
         .executableTarget(

@@ -26,4 +26,8 @@ void earshot_bio_set_retry_read(BIO *bio);
 void earshot_bio_clear_retry_flags(BIO *bio);
 EVP_PKEY *earshot_generate_p256_key(void);
 
+// The time OpenSSL's DTLS timer sees on this thread, in microseconds (see virtual_clock.c).
+void earshot_virtual_clock_enter(long long microseconds);
+void earshot_virtual_clock_exit(void);
+
 #endif
