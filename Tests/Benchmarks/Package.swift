@@ -1,0 +1,27 @@
+// swift-tools-version: 6.1
+// Micro-benchmarks for Earshot's per-packet work, kept in their own package so the main build and test suite stay
+// lean. Run from this folder: `swift package --allow-writing-to-package-directory benchmark`
+// (see Docs/benchmarks.md for the figures and the exact commands).
+import PackageDescription
+
+let package = Package(
+    name: "EarshotBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "Earshot", path: "../.."),
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CryptoBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "EarshotCrypto", package: "Earshot"),
+                .product(name: "EarshotWire", package: "Earshot"),
+            ],
+            path: "Benchmarks/CryptoBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
