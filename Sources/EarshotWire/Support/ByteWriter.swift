@@ -78,9 +78,10 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: repeatElement(0, count: count))
     }
 
-    /// Appends zero bytes until ``count`` is a multiple of 4 (the alignment of STUN, RTP and RTCP).
-    public mutating func padToMultipleOfFour() {
-        writeZeros((4 - bytes.count % 4) % 4)
+    /// Appends zero bytes until the bytes written since `start` are a multiple of 4 (the alignment of
+    /// STUN, RTP and RTCP).
+    public mutating func padToMultipleOfFour(from start: Int = 0) {
+        writeZeros((4 - (bytes.count - start) % 4) % 4)
     }
 
     /// Overwrites the byte at `offset`.
