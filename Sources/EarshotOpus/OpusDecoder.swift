@@ -132,7 +132,8 @@ public final class OpusDecoder {
 
     /// Conceals a missing packet into a new array (allocates).
     public func decodeLoss(frameSize: Int) throws(OpusError) -> [Int16] {
-        try makePCM(samplesPerChannel: frameSize) { (pcm) throws(OpusError) -> Int in
+        try validateLossFrameSize(frameSize, sampleRate: sampleRate)
+        return try makePCM(samplesPerChannel: frameSize) { (pcm) throws(OpusError) -> Int in
             try decodeLoss(frameSize: frameSize, into: pcm)
         }
     }
@@ -161,7 +162,8 @@ public final class OpusDecoder {
 
     /// Recovers the frame before `nextPacket` into a new array (allocates).
     public func decodeFEC(from nextPacket: [UInt8], frameSize: Int) throws(OpusError) -> [Int16] {
-        try nextPacket.withUnsafeBufferPointer { (bytes) throws(OpusError) -> [Int16] in
+        try validateLossFrameSize(frameSize, sampleRate: sampleRate)
+        return try nextPacket.withUnsafeBufferPointer { (bytes) throws(OpusError) -> [Int16] in
             try makePCM(samplesPerChannel: frameSize) { (pcm) throws(OpusError) -> Int in
                 try decodeFEC(from: UnsafeRawBufferPointer(bytes), frameSize: frameSize, into: pcm)
             }
@@ -231,9 +233,14 @@ public final class OpusDecoder {
         return base
     }
 
+    /// Allocates PCM for `samplesPerChannel` (already validated: 1...120 ms), fills it and trims it to what `body`
+    /// wrote.
     private func makePCM<Sample: Numeric>(
         samplesPerChannel: Int, _ body: (UnsafeMutableBufferPointer<Sample>) throws(OpusError) -> Int
     ) throws(OpusError) -> [Sample] {
+        guard (1...sampleRate.maxPacketSamples).contains(samplesPerChannel) else {
+            throw .invalidFrameSize(samplesPerChannel: samplesPerChannel, sampleRate: sampleRate)
+        }
         var pcm = [Sample](repeating: 0, count: samplesPerChannel * channels.count)
         let decoded = try pcm.withUnsafeMutableBufferPointer { (buffer) throws(OpusError) -> Int in try body(buffer) }
         pcm.removeSubrange((decoded * channels.count)...)
