@@ -38,13 +38,16 @@ public final class OpusDecoder {
     /// Samples per channel that `packet` decodes to at `sampleRate` (`opus_packet_get_nb_samples`).
     ///
     /// Reads only the TOC byte and, for code 3, the frame count byte: a cheap check of the declared duration
-    /// (at most 120 ms), not a full parse; decoding can still find the packet corrupt. An empty packet throws
-    /// `invalidPacket`.
+    /// (at most 120 ms), not a full parse; decoding can still find the packet corrupt. An empty packet, or one
+    /// declaring no frames or more than 120 ms, throws `invalidPacket`.
     public static func packetSampleCount(_ packet: UnsafeRawBufferPointer, sampleRate: OpusSampleRate)
         throws(OpusError) -> Int
     {
         let (data, length) = try checkPacket(packet)
-        return Int(try checked(opus_packet_get_nb_samples(data, length, Int32(sampleRate.hertz))))
+        let samples = try checked(opus_packet_get_nb_samples(data, length, Int32(sampleRate.hertz)))
+        // libopus answers 0 for a code 3 packet counting zero frames, which RFC 6716 §3.2.5 forbids (R5).
+        guard samples > 0 else { throw .invalidPacket }
+        return Int(samples)
     }
 
     public static func packetSampleCount(_ packet: [UInt8], sampleRate: OpusSampleRate) throws(OpusError) -> Int {
@@ -54,11 +57,14 @@ public final class OpusDecoder {
     }
 
     /// The number of Opus frames in `packet` (`opus_packet_get_nb_frames`): 1 for code 0, 2 for codes 1 and 2,
-    /// the signalled count for code 3. An empty packet, or a code 3 packet without its count byte, throws
-    /// `invalidPacket`.
+    /// the signalled count for code 3. An empty packet, or a code 3 packet without its count byte or with a count
+    /// of zero, throws `invalidPacket`.
     public static func packetFrameCount(_ packet: UnsafeRawBufferPointer) throws(OpusError) -> Int {
         let (data, length) = try checkPacket(packet)
-        return Int(try checked(opus_packet_get_nb_frames(data, length)))
+        let frames = try checked(opus_packet_get_nb_frames(data, length))
+        // Zero frames (code 3 with M = 0) is invalid (RFC 6716 §3.2.5, R5), though libopus returns it as is.
+        guard frames > 0 else { throw .invalidPacket }
+        return Int(frames)
     }
 
     public static func packetFrameCount(_ packet: [UInt8]) throws(OpusError) -> Int {
