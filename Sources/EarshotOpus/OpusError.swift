@@ -66,21 +66,18 @@ public enum OpusError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let detail: String
+        let summary = "OpusError.\(caseName) (libopus \(code): \(libraryMessage))"
         switch self {
         case .invalidSetting(let setting, let value, let allowed):
-            detail = "invalid \(setting.rawValue) \(value); allowed: \(allowed)"
+            return "\(summary): invalid \(setting.rawValue) \(value); allowed: \(allowed)"
         case .pcmSizeMismatch(let expected, let actual):
-            detail = "PCM holds \(actual) samples; one frame of this encoder is \(expected) (samples per channel × channels)"
+            return "\(summary): PCM holds \(actual) samples; one frame is \(expected) (samples per channel × channels)"
         case .invalidFrameSize(let samples, let rate):
-            detail = "frame size \(samples) samples per channel at \(rate.hertz) Hz is not a multiple of 2.5 ms "
-                + "(\(rate.hertz / 400) samples) between 2.5 and 120 ms"
-        case .unknown(let code):
-            detail = "libopus returned undocumented code \(code)"
+            return "\(summary): frame size \(samples) samples per channel at \(rate.hertz) Hz is not a multiple of "
+                + "2.5 ms (\(rate.samplesPer2_5ms) samples) from 2.5 to 120 ms"
         default:
-            detail = "libopus"
+            return summary
         }
-        return "OpusError.\(caseName) (\(code): \(libraryMessage)): \(detail)"
     }
 
     private var caseName: String {
