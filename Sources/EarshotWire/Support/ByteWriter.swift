@@ -106,3 +106,39 @@ public struct ByteWriter: Sendable {
         try bytes.withUnsafeBytes(body)
     }
 }
+
+/// Writes big-endian integers into a fixed buffer whose size the caller has already checked.
+///
+/// Used on hot paths that must not allocate; every write is still bounds-checked by the buffer
+/// subscript in debug builds, and callers verify the total size first.
+struct UnsafeByteWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    mutating func writeUInt8(_ value: UInt8) {
+        buffer[offset] = value
+        offset += 1
+    }
+
+    mutating func writeUInt16(_ value: UInt16) {
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
+        offset += 2
+    }
+
+    mutating func writeUInt32(_ value: UInt32) {
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+        offset += 4
+    }
+
+    mutating func write(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { source in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + source.count)]).copyMemory(from: source)
+        }
+        offset += bytes.count
+    }
+}
