@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "EarshotWire", targets: ["EarshotWire"]),
         .library(name: "EarshotCrypto", targets: ["EarshotCrypto"]),
         .library(name: "EarshotOpus", targets: ["EarshotOpus"]),
+        .library(name: "EarshotCore", targets: ["EarshotCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,9 @@ let package = Package(
         .target(name: "EarshotCrypto", dependencies: ["EarshotWire", "COpenSSL", "CSRTP", "CEarshotShims"], swiftSettings: strict),
         .target(name: "EarshotOpus", dependencies: ["COpus", "CEarshotShims", "EarshotWire"], swiftSettings: strict),
 
+        // The sans-IO core: ICE-lite, the peer connection state machine, RTP/RTCP bookkeeping. No sockets, no clocks.
+        .target(name: "EarshotCore", dependencies: ["EarshotWire", "EarshotCrypto"], swiftSettings: strict),
+
         .executableTarget(
             name: "earshot",
             dependencies: [
@@ -46,6 +50,7 @@ let package = Package(
         .testTarget(name: "EarshotWireTests", dependencies: ["EarshotWire"]),
         .testTarget(name: "EarshotCryptoTests", dependencies: ["EarshotCrypto"]),
         .testTarget(name: "EarshotOpusTests", dependencies: ["EarshotOpus", "EarshotWire"]),
+        .testTarget(name: "EarshotCoreTests", dependencies: ["EarshotCore", "EarshotCrypto", "EarshotWire"]),
     ],
     swiftLanguageModes: [.v6]
 )
