@@ -95,16 +95,17 @@ public enum SDPAddress: Hashable, Sendable, CustomStringConvertible {
             guard let (high, low) = parseIPv6(bytes) else { return nil }
             return .ipv6(high: high, low: low)
         }
-        // A host name: letters, digits, '-', '_', '.'; not all digits-and-dots (that would be a bad IPv4 literal).
-        var sawNonNumeric = false
-        for byte in bytes {
-            if SDPASCII.isAlpha(byte) || byte == SDPASCII.hyphen || byte == UInt8(ascii: "_") {
-                sawNonNumeric = true
-            } else if !(SDPASCII.isDigit(byte) || byte == SDPASCII.dot) {
-                return nil
-            }
+        // A host name (RFC 1123 §2.1, RFC 3696 §2): dot-separated labels of 1...63 letters, digits, '-' (not first or
+        // last) and '_' (seen in practice); an optional final dot; the last label not all digits (else it would be a
+        // malformed IPv4 literal).
+        var labels = bytes.split(separator: SDPASCII.dot, omittingEmptySubsequences: false)
+        if labels.count > 1, labels.last?.isEmpty == true { labels.removeLast() }
+        for label in labels {
+            guard !label.isEmpty, label.count <= 63, label.first != SDPASCII.hyphen, label.last != SDPASCII.hyphen,
+                  label.allSatisfy({ SDPASCII.isAlpha($0) || SDPASCII.isDigit($0) || $0 == SDPASCII.hyphen
+                                     || $0 == UInt8(ascii: "_") }) else { return nil }
         }
-        guard sawNonNumeric, bytes.first != SDPASCII.dot else { return nil }
+        guard let last = labels.last, !last.allSatisfy(SDPASCII.isDigit) else { return nil }
         return .hostname(bytes.sdpText)
     }
 
