@@ -146,6 +146,15 @@ class PeerError(Exception):
     pass
 
 
+def _die_with_parent():
+    """In the child before exec: ask the kernel for SIGKILL when the parent exits (PR_SET_PDEATHSIG = 1)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 class Hub:
     """HTTP server on 127.0.0.1 (ephemeral port) that serves the page and relays commands and reports."""
 
@@ -232,9 +241,11 @@ class BrowserPeer:
                     f.write("user_pref(%s, %s);\n" % (json.dumps(key), json.dumps(value)))
             argv = [exe, "--headless", "--no-remote", "--profile", self.profile, self.hub.url]
             env = dict(os.environ, MOZ_HEADLESS="1", HOME=self.profile)
-        # Own session (process group) so that the whole browser tree can be killed at once.
+        # Own session (process group) so that the whole browser tree can be killed at once; and the browser gets
+        # SIGKILL if this process dies first, whatever the way.
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         return self
 
     def __exit__(self, *exc):
