@@ -17,9 +17,15 @@ let package = Package(
         .library(name: "EarshotCrypto", targets: ["EarshotCrypto"]),
         .library(name: "EarshotOpus", targets: ["EarshotOpus"]),
         .library(name: "EarshotCore", targets: ["EarshotCore"]),
+        .library(name: "Earshot", targets: ["Earshot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Wire formats: pure Swift, no C, no clocks, no sockets.
@@ -39,11 +45,37 @@ let package = Package(
         // The sans-IO core: ICE-lite, the peer connection state machine, RTP/RTCP bookkeeping. No sockets, no clocks.
         .target(name: "EarshotCore", dependencies: ["EarshotWire", "EarshotCrypto"], swiftSettings: strict),
 
+        // I/O at the edge: the one UDP socket, routing datagrams to sessions, one timer per event loop.
+        .target(
+            name: "EarshotNIO",
+            dependencies: [
+                "EarshotCore", "EarshotWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        // The embeddable relay: configuration, WHIP and the HTTP API, the built-in models, the service.
+        .target(
+            name: "Earshot",
+            dependencies: [
+                "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                "Earshot", "EarshotWire", "EarshotCrypto", "EarshotOpus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 
@@ -51,6 +83,15 @@ let package = Package(
         .testTarget(name: "EarshotCryptoTests", dependencies: ["EarshotCrypto"]),
         .testTarget(name: "EarshotOpusTests", dependencies: ["EarshotOpus", "EarshotWire"]),
         .testTarget(name: "EarshotCoreTests", dependencies: ["EarshotCore", "EarshotCrypto", "EarshotWire"]),
+        .testTarget(
+            name: "EarshotTests",
+            dependencies: [
+                "Earshot", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,9 @@
 import ArgumentParser
 
 @main
-struct Earshot: ParsableCommand {
+struct Earshot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Earshot: a low-latency voice relay.",
-        subcommands: [Doctor.self]
+        subcommands: [Serve.self, Doctor.self]
     )
 }

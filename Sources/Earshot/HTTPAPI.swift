@@ -1,0 +1,127 @@
+import Foundation
+public import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// The relay's HTTP surface: WHIP (RFC 9725) at `/v1/whip`, the session API at `/v1/sessions`, and the demo page
+/// at `/`.
+enum HTTPAPI {
+    static let whipPath = "/v1/whip"
+    /// Offers larger than this are refused with 413 (a real audio offer is 2–8 kB).
+    static let maximumOfferSize = 64 * 1024
+
+    static func makeRouter(engine: RelayEngine) -> Router<BasicRequestContext> {
+        let router = Router()
+        // CORS so a page served from another origin can do WHIP (RFC 9725 §4.3 expects it for browsers).
+        router.add(
+            middleware: CORSMiddleware(
+                allowOrigin: .all,
+                allowHeaders: [.contentType, .authorization, .ifMatch, .accept],
+                allowMethods: [.get, .post, .delete, .patch, .options],
+                exposedHeaders: ["Location", "ETag", "Link", "Accept-Post", "Retry-After"]
+            ))
+        let token = engine.configuration.token
+
+        router.on(RouterPath(whipPath), method: .options) { _, _ in
+            Response(status: .noContent, headers: [.acceptPost: "application/sdp", .allow: "OPTIONS, POST"])
+        }
+
+        router.post(RouterPath(whipPath)) { request, context -> Response in
+            if let failure = authorize(request, token: token) { return failure }
+            guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/sdp") else {
+                return problem(.unsupportedMediaType, "the WHIP offer must be sent with Content-Type: application/sdp")
+            }
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maximumOfferSize)
+            } catch {
+                return problem(.contentTooLarge, "the SDP offer is larger than \(maximumOfferSize) bytes")
+            }
+            let offer = String(buffer: body)
+            do throws(WHIPError) {
+                let (id, answer) = try await engine.offer(offer)
+                let location = "\(whipPath)/\(id)"
+                return Response(
+                    status: .created,
+                    headers: [
+                        .contentType: "application/sdp", .location: location, .eTag: "\"\(id)\"",
+                        .cacheControl: "no-store",
+                    ],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: answer)))
+            } catch {
+                switch error {
+                case .malformedSDP: return problem(.badRequest, error.description)
+                case .unusableOffer: return problem(.notAcceptable, error.description)
+                case .atCapacity: return problem(.serviceUnavailable, error.description, headers: [.retryAfter: "5"])
+                case .unavailable: return problem(.serviceUnavailable, error.description, headers: [.retryAfter: "1"])
+                case .internalError: return problem(.internalServerError, error.description)
+                }
+            }
+        }
+
+        router.on(RouterPath("\(whipPath)/:id"), method: .options) { _, _ in
+            Response(status: .noContent, headers: [.allow: "OPTIONS, DELETE"])
+        }
+
+        router.delete(RouterPath("\(whipPath)/:id")) { request, context -> Response in
+            if let failure = authorize(request, token: token) { return failure }
+            let id = try context.parameters.require("id")
+            guard await engine.end(id: id, reason: "ended by WHIP DELETE") else {
+                return problem(.notFound, "no live session \(id)")
+            }
+            return Response(status: .ok)
+        }
+
+        // Trickle ICE and ICE restarts (RFC 9725 §4.3.1) are not implemented: the relay is ICE-lite with one
+        // host candidate and learns the client's address from its checks.
+        router.patch(RouterPath("\(whipPath)/:id")) { _, _ -> Response in
+            problem(
+                .methodNotAllowed, "trickle ICE and ICE restart are not supported; send a complete offer",
+                headers: [.allow: "OPTIONS, DELETE"])
+        }
+
+        router.get("/v1/sessions") { _, _ -> Response in
+            json(await engine.sessionInfos())
+        }
+
+        router.get("/v1/sessions/:id") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let info = await engine.sessionInfo(id: id) else { return problem(.notFound, "no session \(id)") }
+            return json(info)
+        }
+
+        router.get("/") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: DemoPage.html)))
+        }
+        return router
+    }
+
+    /// 401 unless the request carries the configured bearer token (RFC 6750); nil when it may proceed.
+    static func authorize(_ request: Request, token: String?) -> Response? {
+        guard let token else { return nil }
+        if let header = request.headers[.authorization], header == "Bearer \(token)" { return nil }
+        return problem(.unauthorized, "this relay requires Authorization: Bearer <token>", headers: [.wwwAuthenticate: "Bearer"])
+    }
+
+    static func problem(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+
+    static func json(_ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension HTTPField.Name {
+    static let acceptPost = Self("Accept-Post")!
+}

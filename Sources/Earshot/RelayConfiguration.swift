@@ -1,0 +1,57 @@
+public import EarshotWire
+
+/// Everything that configures a relay. The CLI, environment and config file all fill in this one value.
+public struct RelayConfiguration: Sendable, Hashable {
+    /// HTTP listener for WHIP, the session API, metrics and the demo page.
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 8080
+    /// The one UDP socket for all media. Port 0 picks a free port.
+    public var udpHost: String = "127.0.0.1"
+    public var udpPort: Int = 50000
+    /// The address written into our ICE candidate when it differs from the bound one (NAT, 0.0.0.0 binds).
+    public var publicAddress: String?
+    /// When set, WHIP requests must carry `Authorization: Bearer <token>`.
+    public var token: String?
+    /// Sessions beyond this get 503 with Retry-After.
+    public var maxSessions: Int = 500
+    /// A session with no valid STUN or media for this long ends (RFC 7675 consent).
+    public var consentTimeout: Duration = .seconds(30)
+    /// ICE and DTLS must complete within this long of the WHIP request.
+    public var connectTimeout: Duration = .seconds(30)
+    /// Identifies this relay in ICE ufrags (routing token), so a stateless UDP front could route by it.
+    public var nodeID: String = "e0"
+    /// Ended sessions kept for `GET /v1/sessions/{id}`.
+    public var endedSessionsKept: Int = 256
+
+    public init() {}
+}
+
+/// The routing token inside our ICE ufrag: node id, then the session number in hex, then random characters. A
+/// stateless UDP front can route the very first STUN packet of a session by the node id alone.
+public struct RoutingToken: Hashable, Sendable {
+    public var nodeID: String
+    public var sessionNumber: UInt32
+
+    /// Length of the session number field in the ufrag.
+    static let numberLength = 8
+
+    public init(nodeID: String, sessionNumber: UInt32) {
+        self.nodeID = nodeID
+        self.sessionNumber = sessionNumber
+    }
+
+    /// The ufrag prefix carrying this token.
+    public var ufragPrefix: String {
+        let hex = String(sessionNumber, radix: 16)
+        return nodeID + String(repeating: "0", count: Self.numberLength - hex.count) + hex
+    }
+
+    /// Reads the token from a ufrag made by ``ufragPrefix`` for a node id of `nodeIDLength` characters.
+    public init?(ufrag: some StringProtocol, nodeIDLength: Int) {
+        guard ufrag.count >= nodeIDLength + Self.numberLength else { return nil }
+        let node = ufrag.prefix(nodeIDLength)
+        let digits = ufrag.dropFirst(nodeIDLength).prefix(Self.numberLength)
+        guard let number = UInt32(digits, radix: 16) else { return nil }
+        self.init(nodeID: String(node), sessionNumber: number)
+    }
+}

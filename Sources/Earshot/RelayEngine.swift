@@ -1,0 +1,350 @@
+public import EarshotCore
+public import EarshotCrypto
+public import EarshotNIO
+public import EarshotWire
+public import Logging
+public import NIOCore
+
+/// The relay's sessions and their routing, living on the event loop of the one UDP socket.
+///
+/// Datagrams are routed by the USERNAME ufrag of STUN Binding requests (each session's ufrag carries a routing
+/// token) and, for everything else, by the source address once that address passed a valid ICE check. One
+/// `LoopTimer` wakes the loop at the earliest session deadline; sessions never schedule timers of their own.
+///
+/// Concurrency: every stored property is confined to `eventLoop`; the async methods hop onto it. That confinement
+/// is what makes the `@unchecked Sendable` true.
+public final class RelayEngine: @unchecked Sendable {
+    public let configuration: RelayConfiguration
+    public let eventLoop: any EventLoop
+    public let dtlsContext: DTLSContext
+    let logger: Logger
+
+    private var socket: UDPSocket?
+    private var timer: LoopTimer?
+    private var sessions: [String: RelaySession] = [:]
+    private var byUfrag: [String: String] = [:]
+    private var byAddress: [TransportAddress: String] = [:]
+    private var deadlines = DeadlineQueue<String>()
+    private var ended: [SessionInfo] = []
+    private var nextSessionNumber: UInt32 = 1
+    private var rng = SystemRandomNumberGenerator()
+    private let wallClockOffset: Duration
+    public private(set) var counters = Counters()
+    private var accepting = true
+
+    public struct Counters: Sendable, Hashable, Codable {
+        public var sessionsCreated = 0
+        public var sessionsEnded = 0
+        /// Datagrams that matched no session (unknown ufrag or unverified address).
+        public var datagramsUnrouted = 0
+        public var offersRejected = 0
+    }
+
+    init(configuration: RelayConfiguration, eventLoop: any EventLoop, dtlsContext: DTLSContext, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.dtlsContext = dtlsContext
+        self.logger = logger
+        // Instant is NIO's monotonic clock; NTP timestamps in RTCP need wall-clock time.
+        let wall = Duration.nanoseconds(Int64(Double(clockRealtimeNanoseconds())))
+        wallClockOffset = wall - .nanoseconds(Instant.now().nanoseconds)
+    }
+
+    /// Attaches the UDP socket and the loop's timer (called on the loop by the service).
+    func attach(socket: UDPSocket) {
+        eventLoop.preconditionInEventLoop()
+        self.socket = socket
+        self.timer = LoopTimer(eventLoop: eventLoop) { [unowned self] now in self.timerFired(now: now) }
+    }
+
+    public var udpAddress: TransportAddress? { socket?.localAddress }
+
+    // MARK: - Sessions from signaling
+
+    /// Creates a session for an SDP offer and returns its id and our answer.
+    public func offer(_ sdp: String) async throws(WHIPError) -> (id: String, answer: String) {
+        let result = try? await eventLoop.submit { () -> Result<(String, String), WHIPError> in
+            do throws(WHIPError) { return .success(try self.createSession(offerText: sdp)) } catch {
+                return .failure(error)
+            }
+        }.get()
+        switch result {
+        case .success(let value)?: return value
+        case .failure(let error)?: throw error
+        case nil: throw .unavailable
+        }
+    }
+
+    /// Ends a session (WHIP DELETE); false if there is no such live session.
+    public func end(id: String, reason: String) async -> Bool {
+        (try? await eventLoop.submit { self.endSession(id: id, reason: reason) }.get()) ?? false
+    }
+
+    /// A snapshot of every live session and the recently ended ones.
+    public func sessionInfos() async -> [SessionInfo] {
+        (try? await eventLoop.submit {
+            self.sessions.values.sorted { $0.number < $1.number }.map { $0.info(now: .now()) } + self.ended
+        }.get()) ?? []
+    }
+
+    public func sessionInfo(id: String) async -> SessionInfo? {
+        try? await eventLoop.submit {
+            self.sessions[id]?.info(now: .now()) ?? self.ended.last { $0.id == id }
+        }.get()
+    }
+
+    public func liveSessionCount() async -> Int {
+        (try? await eventLoop.submit { self.sessions.count }.get()) ?? 0
+    }
+
+    /// Stops accepting offers and ends every session (BYE and close_notify go out).
+    public func shutdown(reason: String) async {
+        try? await eventLoop.submit {
+            self.accepting = false
+            for id in Array(self.sessions.keys) { _ = self.endSession(id: id, reason: reason) }
+            self.socket?.flush()
+            self.timer?.cancel()
+        }.get()
+    }
+
+    private func createSession(offerText: String) throws(WHIPError) -> (String, String) {
+        eventLoop.preconditionInEventLoop()
+        guard accepting, let socket else { throw .unavailable }
+        guard sessions.count < configuration.maxSessions else {
+            counters.offersRejected += 1
+            throw .atCapacity(limit: configuration.maxSessions)
+        }
+        let offer: SessionDescription
+        do {
+            offer = try SessionDescription(parsing: offerText)
+        } catch {
+            counters.offersRejected += 1
+            throw .malformedSDP(error.description)
+        }
+        let now = Instant.now()
+        let number = nextSessionNumber
+        nextSessionNumber &+= 1
+        let token = RoutingToken(nodeID: configuration.nodeID, sessionNumber: number)
+        let local = ICECredentials.random(routingPrefix: token.ufragPrefix, using: &rng)
+        let ssrc = UInt32.random(in: 1...UInt32.max, using: &rng)
+        let id = (0..<16).map { _ in String(UInt8.random(in: 0...15, using: &rng), radix: 16) }.joined()
+        let candidateAddress = configuration.publicAddress ?? socket.localAddress.address.description
+        guard let sdpAddress = SDPAddress(candidateAddress) else {
+            throw .internalError("the candidate address '\(candidateAddress)' is not an IP address")
+        }
+        let parameters = SDPAnswerParameters(
+            iceUfrag: local.ufrag, icePwd: local.password,
+            fingerprint: SDPFingerprint(certificate: dtlsContext.fingerprint),
+            candidates: [.host(foundation: "1", address: sdpAddress, port: socket.localAddress.port)],
+            sessionID: UInt64.random(in: 1...UInt64(Int64.max), using: &rng), sessionVersion: 1,
+            ssrc: ssrc, cname: "earshot-\(id.prefix(8))")
+        let answer: SDPAnswer
+        do {
+            answer = try SDPAnswer(offer: offer, parameters: parameters)
+        } catch {
+            counters.offersRejected += 1
+            throw .unusableOffer(error.description)
+        }
+        let negotiated = answer.negotiated
+        let fingerprints = negotiated.remoteFingerprints.compactMap(CertificateFingerprint.init(sdp:))
+        let peer: PeerConnection
+        do {
+            peer = try PeerConnection(
+                configuration: .init(
+                    role: .relay, localCredentials: local,
+                    remoteCredentials: ICECredentials(ufrag: negotiated.remoteICEUfrag, password: negotiated.remoteICEPwd),
+                    remoteFingerprints: fingerprints, localSSRC: ssrc, payloadType: negotiated.opusPayloadType,
+                    cname: parameters.cname, consentTimeout: configuration.consentTimeout,
+                    connectTimeout: configuration.connectTimeout, wallClockOffset: wallClockOffset,
+                    seed: UInt64.random(in: 0...UInt64.max, using: &rng)),
+                dtlsContext: dtlsContext, now: now)
+        } catch {
+            throw .internalError(error.description)
+        }
+        let session = RelaySession(
+            id: id, number: number, peer: peer, negotiated: negotiated, createdAt: now,
+            userAgentCandidates: negotiated.remoteCandidates.count)
+        sessions[id] = session
+        byUfrag[local.ufrag] = id
+        counters.sessionsCreated += 1
+        deadlines.set(id, deadline: peer.nextDeadline)
+        armTimer()
+        logger.info(
+            "session started",
+            metadata: [
+                "session": "\(id)", "opus_pt": "\(negotiated.opusPayloadType)",
+                "remote_candidates": "\(negotiated.remoteCandidates.count)",
+            ])
+        return (id, answer.serialized())
+    }
+
+    private func endSession(id: String, reason: String) -> Bool {
+        guard let session = sessions[id] else { return false }
+        session.peer.close(reason: .local(reason), now: .now())
+        process(session, now: .now())
+        return true
+    }
+
+    // MARK: - The packet path
+
+    private func route(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress) -> RelaySession? {
+        if let first = datagram.first, first < 4 {
+            if let range = STUNMessage.peekBindingRequestUsername(UnsafeRawBufferPointer(datagram)) {
+                let username = datagram[range]
+                let end = username.firstIndex(of: UInt8(ascii: ":")) ?? username.endIndex
+                let ufrag = String(decoding: username[..<end], as: UTF8.self)
+                if let id = byUfrag[ufrag] { return sessions[id] }
+                return nil
+            }
+        }
+        return byAddress[source].flatMap { sessions[$0] }
+    }
+
+    func process(_ session: RelaySession, now: Instant) {
+        let peer = session.peer
+        while let event = peer.pollEvent() {
+            switch event {
+            case .audio(let audio):
+                session.echo(audio, now: now)
+            case .iceConnected(let address):
+                logger.debug("ice nominated", metadata: ["session": "\(session.id)", "address": "\(address)"])
+            case .connected:
+                session.connectedAt = now
+                logger.info(
+                    "session connected",
+                    metadata: [
+                        "session": "\(session.id)", "address": "\(peer.selectedAddress.map(\.description) ?? "-")",
+                        "srtp": "\(session.srtpProfile.map(\.description) ?? "-")",
+                        "setup_ms": "\((now - session.createdAt).milliseconds)",
+                    ])
+            case .dtlsConnected(let connection):
+                session.srtpProfile = connection.profile
+                session.dtlsCipher = connection.cipherSuite
+            case .rtcp:
+                break
+            case .closed(let reason):
+                session.closeReason = reason
+            }
+        }
+        if let socket {
+            while let transmit = peer.pollTransmit() { socket.send(transmit.bytes, to: transmit.destination) }
+        }
+        if peer.isClosed {
+            remove(session, now: now)
+        } else {
+            syncAddresses(of: session)
+            deadlines.set(session.id, deadline: peer.nextDeadline)
+        }
+    }
+
+    private func syncAddresses(of session: RelaySession) {
+        guard let valid = session.peer.liteAgent?.validAddresses, valid.count != session.routedAddresses.count
+            || !valid.keys.allSatisfy(session.routedAddresses.contains)
+        else { return }
+        for address in session.routedAddresses where valid[address] == nil && byAddress[address] == session.id {
+            byAddress[address] = nil
+        }
+        session.routedAddresses = Set(valid.keys)
+        for address in valid.keys { byAddress[address] = session.id }
+    }
+
+    private func remove(_ session: RelaySession, now: Instant) {
+        sessions[session.id] = nil
+        byUfrag[session.peer.configuration.localCredentials.ufrag] = nil
+        for address in session.routedAddresses where byAddress[address] == session.id { byAddress[address] = nil }
+        deadlines.set(session.id, deadline: nil)
+        counters.sessionsEnded += 1
+        let info = session.info(now: now)
+        ended.append(info)
+        if ended.count > configuration.endedSessionsKept { ended.removeFirst(ended.count - configuration.endedSessionsKept) }
+        let stats = session.peer.statistics
+        logger.info(
+            "session ended",
+            metadata: [
+                "session": "\(session.id)", "reason": "\(session.closeReason.map(\.description) ?? "-")",
+                "duration_ms": "\((now - session.createdAt).milliseconds)",
+                "rtp_in": "\(stats.rtpPacketsReceived)", "rtp_out": "\(stats.rtpPacketsSent)",
+                "lost": "\(session.peer.receiveStatistics.packetsLost)",
+                "drops": "\(stats.drops.total)",
+                "rtt_ms": "\(session.peer.roundTripTime.map { String($0.milliseconds) } ?? "-")",
+            ])
+    }
+
+    private func armTimer() {
+        timer?.arm(at: deadlines.earliest())
+    }
+
+    private func timerFired(now: Instant) {
+        for id in deadlines.popDue(now: now) {
+            guard let session = sessions[id] else { continue }
+            session.peer.handleTimeout(now: now)
+            process(session, now: now)
+        }
+        socket?.flush()
+        armTimer()
+    }
+}
+
+extension RelayEngine: UDPDatagramReceiver {
+    public func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress, now: Instant) {
+        guard let session = route(datagram, from: source) else {
+            counters.datagramsUnrouted += 1
+            return
+        }
+        session.peer.handle(datagram: datagram, from: source, now: now)
+        process(session, now: now)
+    }
+
+    public func receiveBatchComplete(now: Instant) {
+        socket?.flush()
+        armTimer()
+    }
+}
+
+/// Why an offer was refused; each maps to an HTTP status with a message a user can act on.
+public enum WHIPError: Error, Hashable, Sendable, CustomStringConvertible {
+    case malformedSDP(String)
+    case unusableOffer(String)
+    case atCapacity(limit: Int)
+    case unavailable
+    case internalError(String)
+
+    public var description: String {
+        switch self {
+        case .malformedSDP(let reason): "malformed SDP offer: \(reason)"
+        case .unusableOffer(let reason): "unusable SDP offer: \(reason)"
+        case .atCapacity(let limit): "the relay is at capacity (\(limit) sessions); retry later"
+        case .unavailable: "the relay is not accepting sessions (starting or shutting down)"
+        case .internalError(let reason): "internal error: \(reason)"
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 { nanosecondsClamped / 1_000_000 }
+}
+
+extension SDPFingerprint {
+    init(certificate: CertificateFingerprint) {
+        self.init(algorithm: .sha256, digest: certificate.bytes)
+    }
+}
+
+extension CertificateFingerprint {
+    /// The fingerprint of an SDP line, if its hash function is one we can check.
+    init?(sdp: SDPFingerprint) {
+        self.init(sdpValue: sdp.description)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func clockRealtimeNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
