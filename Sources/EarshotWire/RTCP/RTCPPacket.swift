@@ -222,9 +222,9 @@ public struct RTCPCompoundPacket: Hashable, Sendable {
             let header = RTCPPacketHeader(
                 hasPadding: first & 0x20 != 0, count: first & 0x1F, packetType: bytes[offset + 1], packetLength: length)
             if header.hasPadding {
-                // The last byte counts the padding, itself included (RFC 3550 §6.4.1).
+                // The last byte counts the padding, itself included, "a multiple of four" (RFC 3550 §6.4.1).
                 let padding = Int(bytes[offset + length - 1])
-                guard padding > 0, padding <= length - 4 else { throw .badPadding }
+                guard padding > 0, padding % 4 == 0, padding <= length - 4 else { throw .badPadding }
             }
             try body(header, offset..<(offset + length))
             offset += length
