@@ -42,11 +42,17 @@ public struct OpusFrameDuration: Hashable, Comparable, Sendable, CustomStringCon
     /// Samples per frame at 48 kHz (120 for 2.5 ms … 2880 for 60 ms).
     public let samplesAt48kHz: Int
 
+    /// 2.5 ms (CELT only).
     public static let ms2_5 = OpusFrameDuration(samplesAt48kHz: 120)
+    /// 5 ms (CELT only).
     public static let ms5 = OpusFrameDuration(samplesAt48kHz: 240)
+    /// 10 ms.
     public static let ms10 = OpusFrameDuration(samplesAt48kHz: 480)
+    /// 20 ms, the WebRTC default.
     public static let ms20 = OpusFrameDuration(samplesAt48kHz: 960)
+    /// 40 ms (SILK only).
     public static let ms40 = OpusFrameDuration(samplesAt48kHz: 1920)
+    /// 60 ms (SILK only).
     public static let ms60 = OpusFrameDuration(samplesAt48kHz: 2880)
 
     /// Samples per frame at `sampleRate` (8000, 12000, 16000, 24000 or 48000 Hz, the rates Opus decodes to).

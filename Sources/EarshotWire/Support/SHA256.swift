@@ -1,6 +1,8 @@
 /// SHA-256 (FIPS 180-4 §6.2), for STUN MESSAGE-INTEGRITY-SHA256 (HMAC-SHA256, RFC 8489 §14.6).
 public struct SHA256: HashFunction {
+    /// The block size: 64 bytes.
     public static let blockByteCount = 64
+    /// The digest size: 32 bytes.
     public static let digestByteCount = 32
 
     /// FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes.
