@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import EarshotWire
 
@@ -7,6 +8,12 @@ import Testing
 @Suite("Robustness: random and mutated input")
 struct RobustnessTests {
     static let iterations = 100_000
+
+    /// Payloads of the real capture of a given kind, as extra mutation seeds.
+    static func captured(_ kind: DatagramKind) -> [[UInt8]] {
+        guard let data = try? Data(contentsOf: fixtureURL("wire/chromium-loopback-audio.pcap")) else { return [] }
+        return readCapture(Array(data)).map(\.payload).filter { DatagramKind(classifying: $0) == kind }
+    }
 
     /// Produces the i-th input: even i random, odd i a mutation of a seed message.
     static func input(_ index: Int, seeds: [[UInt8]], shape: (inout [UInt8]) -> Void,
@@ -27,6 +34,7 @@ struct RobustnessTests {
                          .xorMappedAddress(TransportAddress(address: .v6(IPv6Address(high: 1, low: 2)), port: 3))]
         ).serialized(integrity: key, fingerprint: true)
         let seeds = [RFC5769.request, RFC5769.ipv4Response, RFC5769.ipv6Response, RFC5769.longTermRequest, built]
+            + Self.captured(.stun)
         var generator = SeededGenerator(seed: 0x5354_554E)
         var parsed = 0
         for index in 0..<Self.iterations {
@@ -59,7 +67,7 @@ struct RobustnessTests {
                                                         RTPHeaderExtensionElement(id: 20, data: [1, 2, 3]),
                                                         RTPHeaderExtensionElement(id: 1, data: []),
                                                      ])),
-                                   payload: [1, 2, 3]).serialized()]
+                                   payload: [1, 2, 3]).serialized()] + Self.captured(.rtp)
         var generator = SeededGenerator(seed: 3550)
         var parsed = 0
         for index in 0..<Self.iterations {
@@ -98,7 +106,7 @@ struct RobustnessTests {
         let seeds = [RTCPTests.senderReport, RTCPTests.receiverReportAndSDES, RTCPTests.transportFeedback,
                      hex("82 cb 00 03 00 00 00 01 00 00 00 02 03 62 79 65"),
                      hex("81 cd 00 03 00 00 00 01 00 00 00 02 00 64 00 05"),
-                     hex("a1 ce 00 03 00 00 00 01 00 00 00 02 00 00 00 04")]
+                     hex("a1 ce 00 03 00 00 00 01 00 00 00 02 00 00 00 04")] + Self.captured(.rtcp)
         var generator = SeededGenerator(seed: 4585)
         var parsed = 0
         for index in 0..<Self.iterations {
