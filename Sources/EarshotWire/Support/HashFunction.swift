@@ -124,12 +124,13 @@ struct MerkleDamgard<Compression: BlockCompression>: Sendable {
 
 @inline(__always)
 func rotateLeft(_ value: UInt32, _ count: UInt32) -> UInt32 {
-    (value << count) | (value >> (32 - count))
+    // Masking shifts: no over-shift branch (count is always 1–31 here).
+    (value &<< count) | (value &>> (32 &- count))
 }
 
 @inline(__always)
 func rotateRight(_ value: UInt32, _ count: UInt32) -> UInt32 {
-    (value >> count) | (value << (32 - count))
+    (value &>> count) | (value &<< (32 &- count))
 }
 
 /// Appends `words` big-endian to a digest.
