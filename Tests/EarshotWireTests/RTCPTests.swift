@@ -353,3 +353,11 @@ struct RTCPTests {
         #expect(throws: RTCPError.truncated) { try RTCPCompoundPacket(parsing: hex("8f cd 00 02 00 00 00 01 00 00 00 02")) }
     }
 }
+
+@Suite("RTCP padding rules")
+struct RTCPPaddingTests {
+    @Test func paddingMustBeAMultipleOfFour() {
+        // RFC 3550 §6.4.1: the padding count "will be a multiple of four".
+        #expect(throws: RTCPError.badPadding) { try RTCPCompoundPacket(parsing: hex("a1 ce 00 03 00 00 00 01 00 00 00 02 00 00 00 03")) }
+    }
+}

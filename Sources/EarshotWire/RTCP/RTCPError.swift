@@ -7,7 +7,7 @@ public enum RTCPError: Error, Hashable, Sendable {
     case badVersion(UInt8)
     /// A header's length field runs past the end of the buffer.
     case badLength
-    /// The padding bit is set but the padding count is 0 or larger than the packet body.
+    /// The padding bit is set but the padding count is 0, not a multiple of 4, or larger than the packet body.
     case badPadding
     /// The body contradicts its header or itself: report blocks, chunks, SSRCs or feedback items that do
     /// not fit, an SDES chunk without its terminating null item, a reserved transport-cc symbol.

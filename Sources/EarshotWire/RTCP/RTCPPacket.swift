@@ -21,15 +21,21 @@ public struct RTCPPacketHeader: Hashable, Sendable {
 
 /// RTCP packet type numbers (RFC 3550 §12.1, RFC 4585 §6.1, RFC 3611 §2).
 public enum RTCPPacketType {
+    /// SR (RFC 3550 §6.4.1).
     public static let senderReport: UInt8 = 200
+    /// RR (RFC 3550 §6.4.2).
     public static let receiverReport: UInt8 = 201
+    /// SDES (RFC 3550 §6.5).
     public static let sourceDescription: UInt8 = 202
+    /// BYE (RFC 3550 §6.6).
     public static let goodbye: UInt8 = 203
+    /// APP (RFC 3550 §6.7).
     public static let application: UInt8 = 204
     /// Transport-layer feedback (RTPFB).
     public static let transportFeedback: UInt8 = 205
     /// Payload-specific feedback (PSFB).
     public static let payloadFeedback: UInt8 = 206
+    /// XR (RFC 3611).
     public static let extendedReport: UInt8 = 207
 }
 
@@ -222,9 +228,9 @@ public struct RTCPCompoundPacket: Hashable, Sendable {
             let header = RTCPPacketHeader(
                 hasPadding: first & 0x20 != 0, count: first & 0x1F, packetType: bytes[offset + 1], packetLength: length)
             if header.hasPadding {
-                // The last byte counts the padding, itself included (RFC 3550 §6.4.1).
+                // The last byte counts the padding, itself included, "a multiple of four" (RFC 3550 §6.4.1).
                 let padding = Int(bytes[offset + length - 1])
-                guard padding > 0, padding <= length - 4 else { throw .badPadding }
+                guard padding > 0, padding % 4 == 0, padding <= length - 4 else { throw .badPadding }
             }
             try body(header, offset..<(offset + length))
             offset += length

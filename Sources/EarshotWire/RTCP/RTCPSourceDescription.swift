@@ -16,13 +16,21 @@
 public struct RTCPSourceDescription: Hashable, Sendable {
     /// SDES item types (RFC 3550 §6.5.1–6.5.8).
     public enum ItemType {
+        /// CNAME: canonical end-point identifier.
         public static let cname: UInt8 = 1
+        /// NAME: user name.
         public static let name: UInt8 = 2
+        /// EMAIL.
         public static let email: UInt8 = 3
+        /// PHONE.
         public static let phone: UInt8 = 4
+        /// LOC: geographic location.
         public static let location: UInt8 = 5
+        /// TOOL: application name.
         public static let tool: UInt8 = 6
+        /// NOTE: notice or status.
         public static let note: UInt8 = 7
+        /// PRIV: private extension (prefix length, prefix, value).
         public static let privateExtension: UInt8 = 8
     }
 

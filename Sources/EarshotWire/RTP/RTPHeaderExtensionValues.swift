@@ -24,6 +24,7 @@ extension RTPHeaderExtensionValue {
 /// +-+-+-+-+-+-+-+-+
 /// ```
 public struct AudioLevelExtension: RTPHeaderExtensionValue {
+    /// The `a=extmap` URI.
     public static let uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
     /// The V bit: the sender believes the packet contains voice.
@@ -37,12 +38,14 @@ public struct AudioLevelExtension: RTPHeaderExtensionValue {
         self.level = min(level, 127)
     }
 
+    /// Decodes the element data; throws ``RTPError/badExtensionValue`` for a wrong size.
     public init(extensionData data: UnsafeRawBufferPointer) throws(RTPError) {
         guard data.count == 1 else { throw .badExtensionValue }
         voiceActivity = data[0] & 0x80 != 0
         level = data[0] & 0x7F
     }
 
+    /// The element data.
     public var extensionData: [UInt8] {
         [(voiceActivity ? 0x80 : 0) | (level & 0x7F)]
     }
@@ -51,6 +54,7 @@ public struct AudioLevelExtension: RTPHeaderExtensionValue {
 /// Absolute send time: 24 bits of an NTP time in 6.18 fixed point (6 bits of seconds, 18 of fraction),
 /// wrapping every 64 s; used by receive-side bandwidth estimation.
 public struct AbsoluteSendTimeExtension: RTPHeaderExtensionValue {
+    /// The `a=extmap` URI.
     public static let uri = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
     /// The 24-bit 6.18 fixed-point value.
@@ -67,11 +71,13 @@ public struct AbsoluteSendTimeExtension: RTPHeaderExtensionValue {
         self.init(rawValue: UInt32(truncatingIfNeeded: time.rawValue >> 14))
     }
 
+    /// Decodes the element data; throws ``RTPError/badExtensionValue`` for a wrong size.
     public init(extensionData data: UnsafeRawBufferPointer) throws(RTPError) {
         guard data.count == 3 else { throw .badExtensionValue }
         rawValue = UInt32(data[0]) << 16 | UInt32(data[1]) << 8 | UInt32(data[2])
     }
 
+    /// The element data.
     public var extensionData: [UInt8] {
         [UInt8(truncatingIfNeeded: rawValue >> 16), UInt8(truncatingIfNeeded: rawValue >> 8),
          UInt8(truncatingIfNeeded: rawValue)]
@@ -81,6 +87,7 @@ public struct AbsoluteSendTimeExtension: RTPHeaderExtensionValue {
 /// Transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2): one counter
 /// over every packet of the transport, which transport-cc feedback refers to.
 public struct TransportSequenceNumberExtension: RTPHeaderExtensionValue {
+    /// The `a=extmap` URI.
     public static let uri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
     /// The 16-bit transport-wide sequence number.
@@ -91,11 +98,13 @@ public struct TransportSequenceNumberExtension: RTPHeaderExtensionValue {
         self.sequenceNumber = sequenceNumber
     }
 
+    /// Decodes the element data; throws ``RTPError/badExtensionValue`` for a wrong size.
     public init(extensionData data: UnsafeRawBufferPointer) throws(RTPError) {
         guard data.count == 2 else { throw .badExtensionValue }
         sequenceNumber = data.loadBigEndianUInt16(at: 0)
     }
 
+    /// The element data.
     public var extensionData: [UInt8] {
         [UInt8(truncatingIfNeeded: sequenceNumber >> 8), UInt8(truncatingIfNeeded: sequenceNumber)]
     }
@@ -104,6 +113,7 @@ public struct TransportSequenceNumberExtension: RTPHeaderExtensionValue {
 /// Absolute capture time: the NTP time the first sample was captured, optionally with the sender's
 /// estimate of the offset between its clock and the capturer's (both 64-bit, the offset signed Q32.32).
 public struct AbsoluteCaptureTimeExtension: RTPHeaderExtensionValue {
+    /// The `a=extmap` URI.
     public static let uri = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time"
 
     /// The capture time.
@@ -117,6 +127,7 @@ public struct AbsoluteCaptureTimeExtension: RTPHeaderExtensionValue {
         self.estimatedCaptureClockOffset = estimatedCaptureClockOffset
     }
 
+    /// Decodes the element data; throws ``RTPError/badExtensionValue`` for a wrong size.
     public init(extensionData data: UnsafeRawBufferPointer) throws(RTPError) {
         guard data.count == 8 || data.count == 16 else { throw .badExtensionValue }
         captureTimestamp = NTPTimestamp(rawValue: data.loadBigEndianUInt64(at: 0))
@@ -124,6 +135,7 @@ public struct AbsoluteCaptureTimeExtension: RTPHeaderExtensionValue {
             ? Int64(bitPattern: data.loadBigEndianUInt64(at: 8)) : nil
     }
 
+    /// The element data.
     public var extensionData: [UInt8] {
         var writer = ByteWriter(capacity: 16)
         writer.writeUInt64(captureTimestamp.rawValue)
@@ -134,6 +146,7 @@ public struct AbsoluteCaptureTimeExtension: RTPHeaderExtensionValue {
 
 /// The media identification (`a=mid`) the packet belongs to (RFC 8843 §15.1): a non-empty string.
 public struct MediaIdentifierExtension: RTPHeaderExtensionValue {
+    /// The `a=extmap` URI.
     public static let uri = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
     /// The MID.
@@ -144,10 +157,13 @@ public struct MediaIdentifierExtension: RTPHeaderExtensionValue {
         self.mid = mid
     }
 
+    /// Decodes the element data; throws ``RTPError/badExtensionValue`` for a wrong size.
     public init(extensionData data: UnsafeRawBufferPointer) throws(RTPError) {
         guard !data.isEmpty else { throw .badExtensionValue }
         mid = String(decoding: data, as: UTF8.self)
     }
 
+    /// The element data.
+    /// The element data.
     public var extensionData: [UInt8] { Array(mid.utf8) }
 }

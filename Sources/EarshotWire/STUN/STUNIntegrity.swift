@@ -109,8 +109,9 @@ extension STUNMessage {
         _ bytes: UnsafeRawBufferPointer, upTo end: Int, endingAfter messageEnd: Int, into context: inout HMAC<H>.Context
     ) {
         let length = UInt16(truncatingIfNeeded: messageEnd - headerLength)
-        let patched: [UInt8] = [bytes[0], bytes[1], UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
-        context.update(patched)
+        // Message type and rewritten length, on the stack.
+        var patched = (bytes.loadBigEndianUInt16(at: 0).bigEndian, length.bigEndian)
+        withUnsafeBytes(of: &patched) { context.update($0) }
         context.update(UnsafeRawBufferPointer(rebasing: bytes[4..<end]))
     }
 }

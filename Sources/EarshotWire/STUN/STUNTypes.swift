@@ -134,8 +134,10 @@ public struct STUNTransactionID: Hashable, Sendable, CustomStringConvertible {
 /// Types below 0x8000 are comprehension-required: an agent that does not understand one must reject
 /// the request with 420 (Unknown Attribute).
 public struct STUNAttributeType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// The 16-bit type number.
     public var rawValue: UInt16
 
+    /// Creates a type from its number.
     public init(rawValue: UInt16) {
         self.rawValue = rawValue
     }
@@ -143,20 +145,35 @@ public struct STUNAttributeType: RawRepresentable, Hashable, Sendable, CustomStr
     /// Whether an agent must understand this attribute to process the message (type < 0x8000).
     public var isComprehensionRequired: Bool { rawValue < 0x8000 }
 
+    /// MAPPED-ADDRESS (RFC 8489 §14.1).
     public static let mappedAddress = STUNAttributeType(rawValue: 0x0001)
+    /// USERNAME (RFC 8489 §14.3).
     public static let username = STUNAttributeType(rawValue: 0x0006)
+    /// MESSAGE-INTEGRITY (RFC 8489 §14.5).
     public static let messageIntegrity = STUNAttributeType(rawValue: 0x0008)
+    /// ERROR-CODE (RFC 8489 §14.8).
     public static let errorCode = STUNAttributeType(rawValue: 0x0009)
+    /// UNKNOWN-ATTRIBUTES (RFC 8489 §14.9).
     public static let unknownAttributes = STUNAttributeType(rawValue: 0x000A)
+    /// REALM (RFC 8489 §14.9).
     public static let realm = STUNAttributeType(rawValue: 0x0014)
+    /// NONCE (RFC 8489 §14.10).
     public static let nonce = STUNAttributeType(rawValue: 0x0015)
+    /// MESSAGE-INTEGRITY-SHA256 (RFC 8489 §14.6).
     public static let messageIntegritySHA256 = STUNAttributeType(rawValue: 0x001C)
+    /// XOR-MAPPED-ADDRESS (RFC 8489 §14.2).
     public static let xorMappedAddress = STUNAttributeType(rawValue: 0x0020)
+    /// PRIORITY (RFC 8445 §16.1).
     public static let priority = STUNAttributeType(rawValue: 0x0024)
+    /// USE-CANDIDATE (RFC 8445 §16.1).
     public static let useCandidate = STUNAttributeType(rawValue: 0x0025)
+    /// SOFTWARE (RFC 8489 §14.14).
     public static let software = STUNAttributeType(rawValue: 0x8022)
+    /// FINGERPRINT (RFC 8489 §14.7).
     public static let fingerprint = STUNAttributeType(rawValue: 0x8028)
+    /// ICE-CONTROLLED (RFC 8445 §16.1).
     public static let iceControlled = STUNAttributeType(rawValue: 0x8029)
+    /// ICE-CONTROLLING (RFC 8445 §16.1).
     public static let iceControlling = STUNAttributeType(rawValue: 0x802A)
 
     public var description: String { "0x" + String(rawValue, radix: 16) }
@@ -180,13 +197,19 @@ public struct STUNErrorCode: Hashable, Sendable {
     /// The code modulo 100.
     public var number: UInt8 { UInt8(truncatingIfNeeded: code % 100) }
 
+    /// 300: the client should contact ALTERNATE-SERVER.
     public static let tryAlternate = STUNErrorCode(code: 300, reason: "Try Alternate")
+    /// 400: malformed request (e.g. MESSAGE-INTEGRITY without USERNAME).
     public static let badRequest = STUNErrorCode(code: 400, reason: "Bad Request")
+    /// 401: missing or wrong credentials.
     public static let unauthorized = STUNErrorCode(code: 401, reason: "Unauthorized")
+    /// 420: comprehension-required attributes not understood.
     public static let unknownAttribute = STUNErrorCode(code: 420, reason: "Unknown Attribute")
+    /// 438: the NONCE is no longer valid.
     public static let staleNonce = STUNErrorCode(code: 438, reason: "Stale Nonce")
     /// ICE role conflict (RFC 8445 §7.3.1.1).
     public static let roleConflict = STUNErrorCode(code: 487, reason: "Role Conflict")
+    /// 500: temporary server error.
     public static let serverError = STUNErrorCode(code: 500, reason: "Server Error")
 }
 

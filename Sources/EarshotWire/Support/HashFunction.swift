@@ -108,14 +108,10 @@ struct MerkleDamgard<Compression: BlockCompression>: Sendable {
         var copy = self
         let bitLength = byteCount &* 8
         var pad = InlineBlock64()
-        // One 0x80 byte, then zeros so that the length field ends a block.
+        // One 0x80 byte, then zeros so that the 8-byte length field ends a block: 1–64 bytes in all.
         let padLength = buffered < 56 ? 56 - buffered : 120 - buffered
         withUnsafeMutableBytes(of: &pad) { $0[0] = 0x80 }
-        withUnsafeBytes(of: pad) { copy.update(UnsafeRawBufferPointer(rebasing: $0[0..<min(padLength, 64)])) }
-        if padLength > 64 {
-            withUnsafeMutableBytes(of: &pad) { $0[0] = 0 }
-            withUnsafeBytes(of: pad) { copy.update(UnsafeRawBufferPointer(rebasing: $0[0..<(padLength - 64)])) }
-        }
+        withUnsafeBytes(of: pad) { copy.update(UnsafeRawBufferPointer(rebasing: $0[0..<padLength])) }
         var length = Compression.lengthIsBigEndian ? bitLength.bigEndian : bitLength.littleEndian
         withUnsafeBytes(of: &length) { copy.update($0) }
         return copy.compression
@@ -124,12 +120,13 @@ struct MerkleDamgard<Compression: BlockCompression>: Sendable {
 
 @inline(__always)
 func rotateLeft(_ value: UInt32, _ count: UInt32) -> UInt32 {
-    (value << count) | (value >> (32 - count))
+    // Masking shifts: no over-shift branch (count is always 1–31 here).
+    (value &<< count) | (value &>> (32 &- count))
 }
 
 @inline(__always)
 func rotateRight(_ value: UInt32, _ count: UInt32) -> UInt32 {
-    (value >> count) | (value << (32 - count))
+    (value &>> count) | (value &<< (32 &- count))
 }
 
 /// Appends `words` big-endian to a digest.

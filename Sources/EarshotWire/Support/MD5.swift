@@ -1,7 +1,9 @@
 /// MD5 (RFC 1321), only for the STUN long-term credential key `MD5(username ":" realm ":" password)`
 /// (RFC 8489 §9.2.2). MD5 is broken for every other purpose.
 public struct MD5: HashFunction {
+    /// The block size: 64 bytes.
     public static let blockByteCount = 64
+    /// The digest size: 16 bytes.
     public static let digestByteCount = 16
 
     /// RFC 1321 §3.4: T[i] = floor(2^32 × |sin(i + 1)|).

@@ -2,7 +2,9 @@
 ///
 /// SHA-1 is broken for collision resistance; HMAC-SHA1 remains what STUN short-term credentials require.
 public struct SHA1: HashFunction {
+    /// The block size: 64 bytes.
     public static let blockByteCount = 64
+    /// The digest size: 20 bytes.
     public static let digestByteCount = 20
 
     struct State: BlockCompression {

@@ -1,6 +1,8 @@
 /// SHA-256 (FIPS 180-4 §6.2), for STUN MESSAGE-INTEGRITY-SHA256 (HMAC-SHA256, RFC 8489 §14.6).
 public struct SHA256: HashFunction {
+    /// The block size: 64 bytes.
     public static let blockByteCount = 64
+    /// The digest size: 32 bytes.
     public static let digestByteCount = 32
 
     /// FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes.
@@ -37,8 +39,8 @@ public struct SHA256: HashFunction {
                         w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self))
                     }
                     for t in 16..<64 {
-                        let s0 = rotateRight(w[t - 15], 7) ^ rotateRight(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                        let s1 = rotateRight(w[t - 2], 17) ^ rotateRight(w[t - 2], 19) ^ (w[t - 2] >> 10)
+                        let s0 = rotateRight(w[t - 15], 7) ^ rotateRight(w[t - 15], 18) ^ (w[t - 15] &>> 3)
+                        let s1 = rotateRight(w[t - 2], 17) ^ rotateRight(w[t - 2], 19) ^ (w[t - 2] &>> 10)
                         w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
                     }
                     var (a, b, c, d, e, f, g, hh) = h
