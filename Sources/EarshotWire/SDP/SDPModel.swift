@@ -187,12 +187,20 @@ public struct MediaDescription: Hashable, Sendable {
     }
 
     /// Whether the transport protocol is an RTP profile, whose formats must be payload type numbers.
-    public var isRTP: Bool { transportProtocol.contains("RTP/") }
+    public var isRTP: Bool {
+        let bytes = Array(transportProtocol.utf8)
+        let pattern = Array("RTP/".utf8)
+        guard bytes.count >= pattern.count else { return false }
+        for start in 0...(bytes.count - pattern.count) where Array(bytes[start..<(start + pattern.count)]) == pattern {
+            return true
+        }
+        return false
+    }
 
     /// The formats as RTP payload types (formats that are not numbers 0...127 are skipped).
     public var payloadTypes: [UInt8] {
         formats.compactMap { format in
-            guard let value = format.sdpBytes.sdpDecimal(maximum: 127) else { return nil }
+            guard let value = format.sdpDecimal(maximum: 127) else { return nil }
             return UInt8(value)
         }
     }

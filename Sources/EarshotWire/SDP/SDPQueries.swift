@@ -262,7 +262,7 @@ public struct SDPOpusParameters: Hashable, Sendable {
     public init(_ fmtp: SDPFormatParameters) {
         self.init()
         for (name, value) in fmtp.pairs {
-            let number = value.sdpBytes.sdpDecimal(maximum: UInt64(UInt32.max)).map { UInt32($0) }
+            let number = value.sdpDecimal(maximum: UInt64(UInt32.max)).map { UInt32($0) }
             // RFC 7587 §6.1: the boolean parameters are 0 or 1.
             let flag: Bool? = value == "1" ? true : value == "0" ? false : nil
             switch name.sdpLowercased {
