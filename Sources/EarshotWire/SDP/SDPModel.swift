@@ -188,13 +188,14 @@ public struct MediaDescription: Hashable, Sendable {
 
     /// Whether the transport protocol is an RTP profile, whose formats must be payload type numbers.
     public var isRTP: Bool {
-        let bytes = Array(transportProtocol.utf8)
-        let pattern = Array("RTP/".utf8)
-        guard bytes.count >= pattern.count else { return false }
-        for start in 0...(bytes.count - pattern.count) where Array(bytes[start..<(start + pattern.count)]) == pattern {
-            return true
+        withSDPBytes(transportProtocol) { bytes in
+            var index = bytes.startIndex
+            while index + 4 <= bytes.endIndex {
+                if bytes[index..<(index + 4)].sdpEquals("RTP/") { return true }
+                index += 1
+            }
+            return false
         }
-        return false
     }
 
     /// The formats as RTP payload types (formats that are not numbers 0...127 are skipped).
