@@ -36,6 +36,8 @@ extension SessionDescription {
 
     /// Parses UTF-8 bytes, e.g. an HTTP request body.
     public init(parsing bytes: some Collection<UInt8>, limits: SDPParserLimits = .default) throws(SDPError) {
+        // Refuse an oversized body before copying it.
+        guard bytes.count <= limits.maximumSize else { throw .tooLarge(size: bytes.count, limit: limits.maximumSize) }
         let parser = SDPParser(limits: limits)
         let result = bytes.withContiguousStorageIfAvailable { buffer in
             withSDPBytes(buffer) { parser.parseCatching($0) }
