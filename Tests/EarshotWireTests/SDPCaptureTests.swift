@@ -243,6 +243,9 @@ struct SDPCaptureTests {
         #expect(audio.rtpMap(for: 126)?.clockRate == 8000)
         #expect(audio.rtpMap(for: 9) == SDPRTPMap(payloadType: 9, encodingName: "G722", clockRate: 8000))
         #expect(audio.rtcpFeedback(for: 111) == [SDPRTCPFeedback(payloadType: 111, type: "transport-cc")])
+        #expect(audio.redPayloadType == 63)
+        #expect(audio.telephoneEventPayloadTypes == [110, 126])
+        #expect(audio.isRTP)
         #expect(audio.msid == SDPMediaStreamID(streamID: "-", trackID: "574c8e38-d170-4b08-80c2-27557c704c1b"))
         #expect(audio.ssrcAttributes.last == SDPSSRCAttribute(ssrc: 1_991_275_806, attribute: "msid",
                                                                value: "- 574c8e38-d170-4b08-80c2-27557c704c1b"))
@@ -289,6 +292,8 @@ struct SDPCaptureTests {
         #expect(data.type == .application)
         #expect(data.transportProtocol == "UDP/DTLS/SCTP")
         #expect(data.formats == ["webrtc-datachannel"])
+        #expect(data.payloadTypes.isEmpty)
+        #expect(data.redPayloadType == nil)
         #expect(!data.isRTP)
         #expect(data.attributes.contains(.other(name: "sctp-port", value: "5000")))
         #expect(data.attributes.contains(.other(name: "max-message-size", value: "262144")))
@@ -305,6 +310,8 @@ struct SDPCaptureTests {
         #expect(audio.extensionMaps[1] == SDPExtensionMap(id: 2, direction: .recvonly, uri: Self.csrcAudioLevel))
         #expect(audio.rtpMap(for: 101) == SDPRTPMap(payloadType: 101, encodingName: "telephone-event", clockRate: 8000))
         #expect(audio.formatParameters(for: 101)?.parameters == "0-15")
+        #expect(audio.telephoneEventPayloadTypes == [101])
+        #expect(audio.redPayloadType == nil)
         #expect(audio.rtpMap(for: 9)?.encodingParameters == 1)
         #expect(audio.attributes.contains(.other(name: "rtcp",
                                                  value: "48940 IN IP4 3a52848f-29ed-4d34-b115-c38b33a68090.local")))

@@ -417,6 +417,28 @@ struct SDPParserTests {
         #expect(error("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=Grüße\r\nt=0 0\r\n") == nil)
     }
 
+    /// The line scanner reads eight bytes at a time: a special byte must be found at every offset within a word.
+    @Test func specialBytesAtEveryOffset() {
+        for offset in 0..<17 {
+            let padding = String(repeating: "y", count: offset)
+            let tail = String(repeating: "z", count: 23)
+            #expect(error(Self.head + "a=x:\(padding)\u{0}\(tail)\r\n")
+                    == .invalidText(line: 5, reason: "the line contains a NUL byte"), "offset \(offset)")
+            #expect(error(Self.head + "a=x:\(padding)\r\(tail)\r\n")
+                    == .invalidText(line: 5, reason: "the line contains a carriage return that does not end it"))
+            var bytes = Array((Self.head + "a=x:\(padding)").utf8) + [0xFF] + Array("\(tail)\r\n".utf8)
+            #expect(throws: SDPError.invalidText(line: 5, reason: "the line is not valid UTF-8")) {
+                try SessionDescription(parsing: bytes)
+            }
+            // A line feed at each offset ends the line there.
+            bytes = Array((Self.head + "a=x:\(padding)\na=y:\(tail)\r\n").utf8)
+            let session = try? SessionDescription(parsing: bytes)
+            #expect(session?.attributes == [.other(name: "x", value: padding), .other(name: "y", value: tail)])
+            // Non-ASCII but valid UTF-8 passes.
+            #expect(error(Self.head + "a=x:\(padding)é\(tail)\r\n") == nil)
+        }
+    }
+
     @Test func originErrors() {
         #expect(error("v=0\r\no=- 1 1 IN IP4\r\ns=-\r\nt=0 0\r\n") == .badOrigin(
             line: 2, reason: "expected 6 fields (username sess-id sess-version nettype addrtype address), found 5"))

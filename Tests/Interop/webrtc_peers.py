@@ -322,6 +322,12 @@ class GStreamerPeer:
                             "gir1.2-nice-0.1, gstreamer1.0-plugins-bad, gstreamer1.0-nice" % e)
         self.Gst, self.GstWebRTC, self.GstSdp, self.GLib = Gst, GstWebRTC, GstSdp, GLib
         Gst.init(None)
+        needed = {"webrtcbin": "gstreamer1.0-plugins-bad", "nicesrc": "gstreamer1.0-nice",
+                  "audiotestsrc": "gstreamer1.0-plugins-base", "opusenc": "gstreamer1.0-plugins-base",
+                  "rtpopuspay": "gstreamer1.0-plugins-good"}
+        missing = sorted({package for element, package in needed.items() if Gst.ElementFactory.find(element) is None})
+        if missing:
+            raise PeerError("GStreamer elements missing: install %s" % ", ".join(missing))
         self.version = Gst.version_string()
         self.loop = GLib.MainLoop()
         self.loop_thread = threading.Thread(target=self.loop.run, daemon=True)

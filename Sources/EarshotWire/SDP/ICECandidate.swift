@@ -112,7 +112,7 @@ public struct ICECandidate: Hashable, Sendable {
 
     /// `generation` extension (a Chromium/legacy extension), if present and numeric.
     public var generation: UInt32? {
-        guard let text = extensionValue("generation"), let value = text.sdpBytes.sdpDecimal(maximum: UInt64(UInt32.max))
+        guard let text = extensionValue("generation"), let value = text.sdpDecimal(maximum: UInt64(UInt32.max))
         else { return nil }
         return UInt32(value)
     }
@@ -158,9 +158,15 @@ public struct ICECandidate: Hashable, Sendable {
     /// Parses the value of an `a=candidate` line (without `candidate:`). A `candidate:` prefix is also accepted, as
     /// trickled candidates carry it. The error's reason says which field is wrong; the caller adds the line.
     public init(parsing text: String) throws(ICECandidateParseError) {
-        var bytes = text.sdpBytes
-        if bytes.count >= 10, bytes.prefix(10).sdpEquals("candidate:") { bytes = bytes.dropFirst(10) }
-        self = try ICECandidate.parse(bytes)
+        let result = withSDPBytes(text) { bytes -> Result<ICECandidate, ICECandidateParseError> in
+            let value = bytes.prefix(10).sdpEquals("candidate:") ? bytes.dropFirst(10) : bytes
+            do throws(ICECandidateParseError) {
+                return .success(try ICECandidate.parse(value))
+            } catch {
+                return .failure(error)
+            }
+        }
+        self = try result.get()
     }
 
     static func parse(_ value: SDPBytes) throws(ICECandidateParseError) -> ICECandidate {

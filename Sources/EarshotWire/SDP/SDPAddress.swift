@@ -19,7 +19,7 @@ public enum SDPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses an IPv4 literal, an IPv6 literal or a host name; nil if it is none of them.
     public init?(_ text: String) {
-        guard let address = SDPAddress.parse(text.sdpBytes) else { return nil }
+        guard let address = withSDPBytes(text, { SDPAddress.parse($0) }) else { return nil }
         self = address
     }
 
@@ -102,8 +102,7 @@ public enum SDPAddress: Hashable, Sendable, CustomStringConvertible {
         if labels.count > 1, labels.last?.isEmpty == true { labels.removeLast() }
         for label in labels {
             guard !label.isEmpty, label.count <= 63, label.first != SDPASCII.hyphen, label.last != SDPASCII.hyphen,
-                  label.allSatisfy({ SDPASCII.isAlpha($0) || SDPASCII.isDigit($0) || $0 == SDPASCII.hyphen
-                                     || $0 == UInt8(ascii: "_") }) else { return nil }
+                  label.allSatisfy(SDPASCII.isHostnameChar) else { return nil }
         }
         guard let last = labels.last, !last.allSatisfy(SDPASCII.isDigit) else { return nil }
         return .hostname(bytes.sdpText)
@@ -150,9 +149,11 @@ public enum SDPAddress: Hashable, Sendable, CustomStringConvertible {
             }
             guard !group.isEmpty, group.count <= 4 else { return nil }
             var value: UInt16 = 0
-            for byte in group {
-                guard let digit = SDPASCII.hexValue(byte) else { return nil }
+            var digitIndex = group.startIndex
+            while digitIndex < group.endIndex {
+                guard let digit = SDPASCII.hexValue(group[digitIndex]) else { return nil }
                 value = value << 4 | UInt16(digit)
+                digitIndex += 1
             }
             if compressed { tail.append(value) } else { head.append(value) }
             guard head.count + tail.count <= 8 else { return nil }

@@ -254,7 +254,7 @@ public struct NegotiatedAudio: Hashable, Sendable {
         // RED carrying our Opus payload type only (RFC 2198 §5: the fmtp lists the redundant payload types).
         redPayloadType = nil
         redParameters = nil
-        if policy.acceptsRED, let red = media.payloadType(where: { $0.matches("red", clockRate: 48000) }) {
+        if policy.acceptsRED, let red = media.redPayloadType {
             let parameters = media.formatParameters(for: red)?.parameters ?? ""
             let listed = parameters.split(separator: "/").map(String.init)
             if !listed.isEmpty, listed.allSatisfy({ $0 == String(opus) }) {

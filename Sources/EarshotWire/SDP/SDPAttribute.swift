@@ -233,11 +233,13 @@ public struct SDPFormatParameters: Hashable, Sendable {
 
     /// The `;`-separated `name=value` pairs, spaces around each trimmed; an item without `=` has an empty value.
     public var pairs: [(name: String, value: String)] {
-        parameters.sdpBytes.split(separator: SDPASCII.semicolon).compactMap { item in
-            let trimmed = item.sdpTrimmed()
-            guard !trimmed.isEmpty else { return nil }
-            let (name, value) = trimmed.sdpSplitOnce(SDPASCII.equals)
-            return (name.sdpTrimmed().sdpText, value?.sdpTrimmed().sdpText ?? "")
+        withSDPBytes(parameters) { bytes in
+            bytes.split(separator: SDPASCII.semicolon).compactMap { item -> (name: String, value: String)? in
+                let trimmed = item.sdpTrimmed()
+                guard !trimmed.isEmpty else { return nil }
+                let (name, value) = trimmed.sdpSplitOnce(SDPASCII.equals)
+                return (name.sdpTrimmed().sdpText, value?.sdpTrimmed().sdpText ?? "")
+            }
         }
     }
 

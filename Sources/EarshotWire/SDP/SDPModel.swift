@@ -187,12 +187,21 @@ public struct MediaDescription: Hashable, Sendable {
     }
 
     /// Whether the transport protocol is an RTP profile, whose formats must be payload type numbers.
-    public var isRTP: Bool { transportProtocol.contains("RTP/") }
+    public var isRTP: Bool {
+        withSDPBytes(transportProtocol) { bytes in
+            var index = bytes.startIndex
+            while index + 4 <= bytes.endIndex {
+                if bytes[index..<(index + 4)].sdpEquals("RTP/") { return true }
+                index += 1
+            }
+            return false
+        }
+    }
 
     /// The formats as RTP payload types (formats that are not numbers 0...127 are skipped).
     public var payloadTypes: [UInt8] {
         formats.compactMap { format in
-            guard let value = format.sdpBytes.sdpDecimal(maximum: 127) else { return nil }
+            guard let value = format.sdpDecimal(maximum: 127) else { return nil }
             return UInt8(value)
         }
     }

@@ -30,12 +30,21 @@ extension SessionDescription {
     /// each field          = <type letter> "=" <value> CRLF
     /// ```
     public init(parsing text: String, limits: SDPParserLimits = .default) throws(SDPError) {
-        self = try SDPParser(limits: limits).parse(text.sdpBytes)
+        let parser = SDPParser(limits: limits)
+        self = try withSDPBytes(text) { parser.parseCatching($0) }.get()
     }
 
     /// Parses UTF-8 bytes, e.g. an HTTP request body.
     public init(parsing bytes: some Collection<UInt8>, limits: SDPParserLimits = .default) throws(SDPError) {
-        self = try SDPParser(limits: limits).parse(SDPBytes(bytes))
+        // Refuse an oversized body before copying it.
+        guard bytes.count <= limits.maximumSize else { throw .tooLarge(size: bytes.count, limit: limits.maximumSize) }
+        let parser = SDPParser(limits: limits)
+        let result = bytes.withContiguousStorageIfAvailable { buffer in
+            withSDPBytes(buffer) { parser.parseCatching($0) }
+        } ?? Array(bytes).withUnsafeBufferPointer { buffer in
+            withSDPBytes(buffer) { parser.parseCatching($0) }
+        }
+        self = try result.get()
     }
 }
 
@@ -48,6 +57,14 @@ struct SDPParser {
         var type: UInt8
         var value: SDPBytes
         var typeCharacter: Character { Character(Unicode.Scalar(type)) }
+    }
+
+    func parseCatching(_ bytes: SDPBytes) -> Result<SessionDescription, SDPError> {
+        do {
+            return .success(try parse(bytes))
+        } catch {
+            return .failure(error)
+        }
     }
 
     func parse(_ bytes: SDPBytes) throws(SDPError) -> SessionDescription {
@@ -148,21 +165,44 @@ struct SDPParser {
 
     // MARK: Lines
 
-    /// Splits at LF, removes one CR before each LF, checks each line's shape and text. Blank lines are allowed only
-    /// at the very end (a trailing line break is common; more are harmless).
+    /// Splits at LF, removes one CR before each LF, checks each line's shape and text in the same pass. Blank lines
+    /// are allowed only at the very end (a trailing line break is common; more are harmless).
     func splitLines(_ bytes: SDPBytes) throws(SDPError) -> [Line] {
         var lines: [Line] = []
         var number = 0
         var start = bytes.startIndex
         var blankLine: Int?
-        while start < bytes.endIndex {
+        let base = bytes.base
+        let end = bytes.endIndex
+        while start < end {
             number += 1
-            var end = start
-            while end < bytes.endIndex, bytes[end] != SDPASCII.lineFeed { end += 1 }
-            let next = end < bytes.endIndex ? end + 1 : end
-            var content = bytes[start..<end]
-            if content.last == SDPASCII.carriageReturn { content = content.dropLast() }
-            start = next
+            // One pass over the line: find its end and note NUL, CR and non-ASCII bytes. Eight bytes at a time while
+            // none of those four kinds of byte is in the word (most of a description), then byte by byte.
+            var index = start
+            var nul = false, carriageReturns = 0, nonASCII = false
+            let raw = UnsafeRawPointer(base)
+            while index < end {
+                if end - index >= 8 {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    if !SDPParser.wordHasSpecialByte(word) {
+                        index += 8
+                        continue
+                    }
+                }
+                let byte = base[index]
+                if byte == 0x0A { break }  // LF
+                if byte == 0 { nul = true }
+                if byte == 0x0D { carriageReturns += 1 }  // CR
+                if byte >= 0x80 { nonASCII = true }
+                index += 1
+            }
+            var contentEnd = index
+            if contentEnd > start, base[contentEnd - 1] == SDPASCII.carriageReturn {
+                contentEnd -= 1
+                carriageReturns -= 1
+            }
+            let content = SDPBytes(base: base, startIndex: start, endIndex: contentEnd)
+            start = index < end ? index + 1 : index
             guard content.count <= limits.maximumLineLength else {
                 throw .lineTooLong(line: number, length: content.count, limit: limits.maximumLineLength)
             }
@@ -173,28 +213,37 @@ struct SDPParser {
             if let blankLine {
                 throw .malformedLine(line: blankLine, reason: "empty line inside the description")
             }
-            lines.append(try checkLine(content, number: number))
+            guard content.count >= 2, base[content.startIndex + 1] == SDPASCII.equals else {
+                throw .malformedLine(line: number, reason: "no '=' after the type letter")
+            }
+            let type = base[content.startIndex]
+            guard type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z") else {
+                throw .malformedLine(line: number, reason: "the type must be one lower-case letter")
+            }
+            let value = content.dropFirst(2)
+            if nul { throw .invalidText(line: number, reason: "the line contains a NUL byte") }
+            if carriageReturns > 0 {
+                throw .invalidText(line: number, reason: "the line contains a carriage return that does not end it")
+            }
+            if nonASCII, String(validating: value.buffer, as: UTF8.self) == nil {
+                throw .invalidText(line: number, reason: "the line is not valid UTF-8")
+            }
+            lines.append(Line(number: number, type: type, value: value))
         }
         return lines
     }
 
-    func checkLine(_ content: SDPBytes, number: Int) throws(SDPError) -> Line {
-        guard content.count >= 2, content[content.startIndex + 1] == SDPASCII.equals else {
-            throw .malformedLine(line: number, reason: "no '=' after the type letter")
-        }
-        let type = content[content.startIndex]
-        guard type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z") else {
-            throw .malformedLine(line: number, reason: "the type must be one lower-case letter")
-        }
-        let value = content.dropFirst(2)
-        if value.contains(0) { throw .invalidText(line: number, reason: "the line contains a NUL byte") }
-        if value.contains(SDPASCII.carriageReturn) {
-            throw .invalidText(line: number, reason: "the line contains a carriage return that does not end it")
-        }
-        if value.contains(where: { $0 >= 0x80 }), String(validating: value, as: UTF8.self) == nil {
-            throw .invalidText(line: number, reason: "the line is not valid UTF-8")
-        }
-        return Line(number: number, type: type, value: value)
+    /// Whether any byte of `word` is NUL, LF, CR or has its high bit set (SWAR: a byte b is zero exactly when
+    /// `(b - 1) & ~b` has its high bit set, with the borrow of a lower zero byte only causing false positives, which
+    /// just send the caller to its byte-by-byte path).
+    static func wordHasSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let lineFeeds = word ^ 0x0A0A_0A0A_0A0A_0A0A
+        let carriageReturns = word ^ 0x0D0D_0D0D_0D0D_0D0D
+        let zeroBytes = ((word &- ones) & ~word) | ((lineFeeds &- ones) & ~lineFeeds)
+            | ((carriageReturns &- ones) & ~carriageReturns)
+        return (word | zeroBytes) & highs != 0
     }
 
     func duplicate(_ line: Line) -> SDPError {
@@ -292,12 +341,13 @@ struct SDPParser {
         }
         var media = MediaDescription(type: SDPMediaType(fields[0].sdpText), port: UInt16(port),
                                      numberOfPorts: numberOfPorts, transportProtocol: fields[2].sdpText, formats: [])
+        let isRTP = media.isRTP
         for format in fields[3...] {
             guard format.sdpIsToken() else {
                 throw .badMediaLine(line: line.number, reason: "format '\(format.sdpText)' is not a token")
             }
             // RFC 8866 §5.14: for RTP profiles the formats are RTP payload type numbers (7 bits, RFC 3550 §5.1).
-            if media.isRTP, format.sdpDecimal(maximum: 127) == nil {
+            if isRTP, format.sdpDecimal(maximum: 127) == nil {
                 throw .badMediaLine(line: line.number,
                                     reason: "format '\(format.sdpText)' is not an RTP payload type (0 to 127)")
             }
@@ -307,6 +357,46 @@ struct SDPParser {
     }
 
     // MARK: Attributes
+
+    /// The attribute names parsed into typed cases. Looked up by comparing bytes, without building Strings.
+    enum KnownAttribute {
+        case iceUfrag, icePwd, iceOptions, iceLite, endOfCandidates, candidate, fingerprint, setup, mid, group
+        case bundleOnly, rtcpMux, rtcpMuxOnly, rtcpReducedSize, direction(SDPDirection), rtpMap, formatParameters
+        case rtcpFeedback, extensionMap, extensionMapAllowMixed, ssrc, msid
+
+        /// Dispatches on the name's length first, so most names are compared with one or two strings at most.
+        init?(_ name: SDPBytes) {
+            func matches(_ text: StaticString) -> Bool { name.sdpEquals(text) }
+            switch name.count {
+            case 3 where matches("mid"): self = .mid
+            case 4 where matches("ssrc"): self = .ssrc
+            case 4 where matches("fmtp"): self = .formatParameters
+            case 4 where matches("msid"): self = .msid
+            case 5 where matches("setup"): self = .setup
+            case 5 where matches("group"): self = .group
+            case 6 where matches("rtpmap"): self = .rtpMap
+            case 6 where matches("extmap"): self = .extensionMap
+            case 7 where matches("rtcp-fb"): self = .rtcpFeedback
+            case 7 where matches("ice-pwd"): self = .icePwd
+            case 8 where matches("rtcp-mux"): self = .rtcpMux
+            case 8 where matches("sendrecv"): self = .direction(.sendrecv)
+            case 8 where matches("sendonly"): self = .direction(.sendonly)
+            case 8 where matches("recvonly"): self = .direction(.recvonly)
+            case 8 where matches("inactive"): self = .direction(.inactive)
+            case 8 where matches("ice-lite"): self = .iceLite
+            case 9 where matches("candidate"): self = .candidate
+            case 9 where matches("ice-ufrag"): self = .iceUfrag
+            case 10 where matches("rtcp-rsize"): self = .rtcpReducedSize
+            case 11 where matches("fingerprint"): self = .fingerprint
+            case 11 where matches("ice-options"): self = .iceOptions
+            case 11 where matches("bundle-only"): self = .bundleOnly
+            case 13 where matches("rtcp-mux-only"): self = .rtcpMuxOnly
+            case 17 where matches("end-of-candidates"): self = .endOfCandidates
+            case 18 where matches("extmap-allow-mixed"): self = .extensionMapAllowMixed
+            default: return nil
+            }
+        }
+    }
 
     /// `a=<attribute-name>[:<attribute-value>]` (RFC 8866 §5.13). Known names are parsed into typed cases.
     func parseAttribute(_ line: Line) throws(SDPError) -> SDPAttribute {
@@ -325,57 +415,56 @@ struct SDPParser {
             return attribute
         }
 
-        switch name {
-        case "ice-ufrag", "ice-pwd":
+        switch KnownAttribute(nameBytes) {
+        case .iceUfrag, .icePwd:
             let value = try requireValue()
             guard value.allSatisfy(SDPASCII.isVisible) else { throw bad("must not contain spaces") }
-            return name == "ice-ufrag" ? .iceUfrag(value.sdpText) : .icePwd(value.sdpText)
-        case "ice-options":
+            return nameBytes.sdpEquals("ice-ufrag") ? .iceUfrag(value.sdpText) : .icePwd(value.sdpText)
+        case .iceOptions:
             let options = try requireValue().sdpFields()
             guard !options.isEmpty, options.allSatisfy({ $0.sdpIsToken() }) else {
                 throw bad("expected one or more option tokens")
             }
             return .iceOptions(options.map(\.sdpText))
-        case "ice-lite":
+        case .iceLite:
             return try requireNoValue(.iceLite)
-        case "end-of-candidates":
+        case .endOfCandidates:
             return try requireNoValue(.endOfCandidates)
-        case "candidate":
+        case .candidate:
             let value = try requireValue()
             do {
                 return .candidate(try ICECandidate.parse(value))
             } catch {
                 throw .badCandidate(line: line.number, reason: error.reason)
             }
-        case "fingerprint":
+        case .fingerprint:
             return .fingerprint(try parseFingerprint(try requireValue(), line: line.number))
-        case "setup":
+        case .setup:
             guard let role = SDPSetupRole(rawValue: try requireValue().sdpText) else {
                 throw bad("role must be active, passive, actpass or holdconn")
             }
             return .setup(role)
-        case "mid":
+        case .mid:
             let value = try requireValue()
             guard value.allSatisfy(SDPASCII.isVisible) else { throw bad("identification tag must not contain spaces") }
             return .mid(value.sdpText)
-        case "group":
+        case .group:
             let fields = try requireValue().sdpFields()
             guard let semantics = fields.first, semantics.sdpIsToken() else { throw bad("expected a semantics token") }
             return .group(SDPGroup(semantics: semantics.sdpText, identificationTags: fields.dropFirst().map(\.sdpText)))
-        case "bundle-only":
+        case .bundleOnly:
             return try requireNoValue(.bundleOnly)
-        case "rtcp-mux":
+        case .rtcpMux:
             return try requireNoValue(.rtcpMux)
-        case "rtcp-mux-only":
+        case .rtcpMuxOnly:
             return try requireNoValue(.rtcpMuxOnly)
-        case "rtcp-rsize":
+        case .rtcpReducedSize:
             return try requireNoValue(.rtcpReducedSize)
-        case "sendrecv", "sendonly", "recvonly", "inactive":
-            guard let direction = SDPDirection(rawValue: name) else { throw bad("unknown direction") }
+        case .direction(let direction):
             return try requireNoValue(.direction(direction))
-        case "rtpmap":
+        case .rtpMap:
             return .rtpMap(try parseRTPMap(try requireValue(), bad: bad))
-        case "fmtp":
+        case .formatParameters:
             let value = try requireValue()
             let (format, parameters) = value.sdpSplitOnce(SDPASCII.space)
             guard let payloadType = format.sdpDecimal(maximum: 127) else {
@@ -384,7 +473,7 @@ struct SDPParser {
             }
             return .formatParameters(SDPFormatParameters(payloadType: UInt8(payloadType),
                                                          parameters: parameters?.sdpTrimmed().sdpText ?? ""))
-        case "rtcp-fb":
+        case .rtcpFeedback:
             let fields = try requireValue().sdpFields()
             guard fields.count >= 2, fields.count <= 3 else { throw bad("expected '<payload type> <type> [<parameter>]'") }
             var payloadType: UInt8?
@@ -397,11 +486,11 @@ struct SDPParser {
             guard fields[1].sdpIsToken() else { throw bad("feedback type must be a token") }
             return .rtcpFeedback(SDPRTCPFeedback(payloadType: payloadType, type: fields[1].sdpText,
                                                  parameter: fields.count == 3 ? fields[2].sdpText : nil))
-        case "extmap":
+        case .extensionMap:
             return .extensionMap(try parseExtensionMap(try requireValue(), bad: bad))
-        case "extmap-allow-mixed":
+        case .extensionMapAllowMixed:
             return try requireNoValue(.extensionMapAllowMixed)
-        case "ssrc":
+        case .ssrc:
             let value = try requireValue()
             let (idText, rest) = value.sdpSplitOnce(SDPASCII.space)
             guard let ssrc = idText.sdpDecimal(maximum: UInt64(UInt32.max)) else {
@@ -412,11 +501,11 @@ struct SDPParser {
             guard attribute.sdpIsToken() else { throw bad("ssrc attribute name '\(attribute.sdpText)' is not a token") }
             return .ssrc(SDPSSRCAttribute(ssrc: UInt32(ssrc), attribute: attribute.sdpText,
                                           value: attributeValue?.sdpText))
-        case "msid":
+        case .msid:
             let fields = try requireValue().sdpFields()
             guard fields.count <= 2, let stream = fields.first else { throw bad("expected '<stream id> [<track id>]'") }
             return .msid(SDPMediaStreamID(streamID: stream.sdpText, trackID: fields.count == 2 ? fields[1].sdpText : nil))
-        default:
+        case nil:
             return .other(name: name, value: valueBytes?.sdpText)
         }
     }

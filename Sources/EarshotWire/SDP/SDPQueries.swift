@@ -118,6 +118,20 @@ extension MediaDescription {
         payloadType { $0.matches("opus", clockRate: 48000, channels: 2) }
     }
 
+    /// The payload type of the first `red/48000` rtpmap (RFC 2198 redundancy at Opus's clock rate); its fmtp lists
+    /// the redundant payload types, e.g. `111/111`.
+    public var redPayloadType: UInt8? {
+        payloadType { $0.matches("red", clockRate: 48000) }
+    }
+
+    /// The payload types of every `telephone-event` rtpmap (RFC 4733), in m= line order (one per clock rate).
+    public var telephoneEventPayloadTypes: [UInt8] {
+        let maps = rtpMaps
+        return payloadTypes.filter { payloadType in
+            maps.contains { $0.payloadType == payloadType && $0.encodingName.sdpLowercased == "telephone-event" }
+        }
+    }
+
     /// The first m= line payload type whose rtpmap satisfies `predicate`.
     public func payloadType(where predicate: (SDPRTPMap) -> Bool) -> UInt8? {
         let maps = rtpMaps
@@ -262,7 +276,7 @@ public struct SDPOpusParameters: Hashable, Sendable {
     public init(_ fmtp: SDPFormatParameters) {
         self.init()
         for (name, value) in fmtp.pairs {
-            let number = value.sdpBytes.sdpDecimal(maximum: UInt64(UInt32.max)).map { UInt32($0) }
+            let number = value.sdpDecimal(maximum: UInt64(UInt32.max)).map { UInt32($0) }
             // RFC 7587 §6.1: the boolean parameters are 0 or 1.
             let flag: Bool? = value == "1" ? true : value == "0" ? false : nil
             switch name.sdpLowercased {
