@@ -69,10 +69,21 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Our own WebRTC client on the same core: WHIP, ICE (controlling), DTLS client; used by call and bench.
+        .target(
+            name: "EarshotClient",
+            dependencies: [
+                "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "Earshot", "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,11 +97,14 @@ let package = Package(
         .testTarget(
             name: "EarshotTests",
             dependencies: [
-                "Earshot", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
+                "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "EarshotOpus",
             ]),
     ],
     swiftLanguageModes: [.v6]

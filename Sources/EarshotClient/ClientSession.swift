@@ -1,0 +1,311 @@
+public import EarshotCore
+public import EarshotCrypto
+public import EarshotNIO
+public import EarshotWire
+public import NIOCore
+public import NIOPosix
+
+/// One WebRTC audio client session against a WHIP endpoint, on the same sans-IO core as the relay: it offers,
+/// runs ICE as the controlling agent, DTLS as the client, then sends Opus packets on a 20 ms clock and receives
+/// what comes back. Its own UDP socket gives it its own 5-tuple.
+///
+/// Concurrency: the session lives on its socket's event loop; the async methods hop onto it.
+public final class ClientSession: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// The WHIP endpoint, e.g. `http://127.0.0.1:8080/v1/whip`.
+        public var url: String
+        public var token: String?
+        /// Opus packets to send, cycled (each one 20 ms).
+        public var packets: [[UInt8]]
+        public var frameDuration: Duration = .milliseconds(20)
+        /// Bound on the received-packet log kept for reports.
+        public var maximumRecorded = 200_000
+
+        public init(url: String, token: String? = nil, packets: [[UInt8]]) {
+            self.url = url
+            self.token = token
+            self.packets = packets
+        }
+    }
+
+    /// What a session measured: packets, and the round trip of each echoed packet (matched by its payload).
+    public struct Report: Sendable {
+        public var connected: Bool
+        public var setupTime: Duration?
+        public var packetsSent: Int
+        public var packetsReceived: Int
+        public var roundTrips: [Duration]
+        public var rtcpRoundTripTime: Duration?
+        public var closeReason: String?
+        public var resource: String?
+        public var drops: Int
+    }
+
+    public let configuration: Configuration
+    public let resource: String
+    public let eventLoop: any EventLoop
+    private let socket: UDPSocket
+    private let peer: PeerConnection
+    private var timer: LoopTimer?
+    private var pacer: RepeatedTask?
+    private let createdAt: Instant
+    private var connectedAt: Instant?
+    private var sent = 0
+    private var received = 0
+    private var roundTrips: [Duration] = []
+    /// When each distinct payload was last sent: an echoed packet is matched to its send time by content.
+    private var payloadIndex: [[UInt8]: Int] = [:]
+    private var lastSent: [Instant?]
+    private var rtpTimestamp: UInt32 = 0
+    private var closeReason: String?
+    private var connectedWaiters: [CheckedContinuation<Bool, Never>] = []
+    private var receiveWaiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+
+    private init(
+        configuration: Configuration, resource: String, socket: UDPSocket, peer: PeerConnection, now: Instant
+    ) {
+        self.configuration = configuration
+        self.resource = resource
+        self.socket = socket
+        self.eventLoop = socket.eventLoop
+        self.peer = peer
+        self.createdAt = now
+        for (index, packet) in configuration.packets.enumerated() where payloadIndex[packet] == nil {
+            payloadIndex[packet] = index
+        }
+        lastSent = Array(repeating: nil, count: configuration.packets.count)
+    }
+
+    /// Offers, gets the answer, and starts ICE and DTLS. Returns once the WHIP exchange is done; call
+    /// `waitUntilConnected` to wait for media.
+    public static func start(
+        configuration: Configuration, dtlsContext: DTLSContext,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, seed: UInt64 = .random(in: 0...UInt64.max)
+    ) async throws -> ClientSession {
+        precondition(!configuration.packets.isEmpty, "the session needs packets to send")
+        let box = ReceiverBox()
+        let socket = try await UDPSocket.bind(host: "127.0.0.1", port: 0, group: group) { _ in box }
+        var rng = SplitMix64(seed: seed)
+        let local = ICECredentials.random(using: &rng)
+        let ssrc = UInt32(truncatingIfNeeded: rng.next()) | 1
+        let offer = ClientOffer.make(
+            credentials: local, fingerprint: dtlsContext.fingerprint, address: socket.localAddress, ssrc: ssrc,
+            sessionID: rng.next() >> 2)
+        var headers = [("Content-Type", "application/sdp")]
+        if let token = configuration.token { headers.append(("Authorization", "Bearer \(token)")) }
+        let response: HTTPClient.Response
+        do {
+            response = try await HTTPClient.request("POST", configuration.url, headers: headers, body: offer)
+        } catch {
+            await socket.close()
+            throw error
+        }
+        guard response.status == 201 else {
+            await socket.close()
+            throw ClientError.rejected(status: response.status, message: response.body)
+        }
+        let remote: ClientOffer.Answer
+        do {
+            remote = try ClientOffer.parseAnswer(response.body)
+        } catch {
+            await socket.close()
+            throw error
+        }
+        let location = response.header("Location") ?? ""
+        let resource = location.hasPrefix("http") ? location : Self.origin(of: configuration.url) + location
+        let now = Instant.now()
+        let peer = try PeerConnection(
+            configuration: .init(
+                role: .client, localCredentials: local, remoteCredentials: remote.credentials,
+                remoteFingerprints: remote.fingerprints, remoteAddress: remote.address, localSSRC: ssrc,
+                payloadType: remote.payloadType, seed: rng.next()),
+            dtlsContext: dtlsContext, now: now)
+        let session = ClientSession(
+            configuration: configuration, resource: resource, socket: socket, peer: peer, now: now)
+        try await socket.eventLoop.submit {
+            box.session = session
+            session.timer = LoopTimer(eventLoop: socket.eventLoop) { now in session.timerFired(now: now) }
+            session.drive(now: .now())
+        }.get()
+        return session
+    }
+
+    static func origin(of url: String) -> String {
+        guard let split = try? HTTPClient.split(url) else { return "" }
+        let host = split.host.contains(":") ? "[\(split.host)]" : split.host
+        return "http://\(host):\(split.port)"
+    }
+
+    /// Waits until ICE and DTLS are done (true) or the session closed or `timeout` passed (false).
+    public func waitUntilConnected(timeout: Duration = .seconds(15)) async -> Bool {
+        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
+            resumeWaiters(false)
+        }
+        defer { deadline.cancel() }
+        return await withCheckedContinuation { continuation in
+            eventLoop.execute { [self] in
+                if peer.state == .connected {
+                    continuation.resume(returning: true)
+                } else if peer.isClosed {
+                    continuation.resume(returning: false)
+                } else {
+                    connectedWaiters.append(continuation)
+                }
+            }
+        }
+    }
+
+    /// Waits until `count` packets have been received (true), or the session closed or `timeout` passed (false).
+    public func waitUntilReceived(_ count: Int, timeout: Duration = .seconds(15)) async -> Bool {
+        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
+            resumeReceiveWaiters(force: false)
+        }
+        defer { deadline.cancel() }
+        return await withCheckedContinuation { continuation in
+            eventLoop.execute { [self] in
+                if received >= count {
+                    continuation.resume(returning: true)
+                } else if peer.isClosed {
+                    continuation.resume(returning: false)
+                } else {
+                    receiveWaiters.append((count, continuation))
+                }
+            }
+        }
+    }
+
+    /// Resumes receive waiters whose count is reached (or all of them with false, when `force` is false).
+    private func resumeReceiveWaiters(force: Bool?) {
+        var remaining: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        for waiter in receiveWaiters {
+            if received >= waiter.count {
+                waiter.continuation.resume(returning: true)
+            } else if force == false {
+                waiter.continuation.resume(returning: false)
+            } else {
+                remaining.append(waiter)
+            }
+        }
+        receiveWaiters = remaining
+    }
+
+    /// Starts sending one packet every frame duration.
+    public func startMedia() {
+        eventLoop.execute { [self] in
+            guard pacer == nil else { return }
+            let interval = TimeAmount.nanoseconds(configuration.frameDuration.nanosecondsClamped)
+            pacer = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [self] _ in
+                sendNext(now: .now())
+            }
+        }
+    }
+
+    /// Stops media, closes the connection (RTCP BYE, close_notify), deletes the WHIP resource, closes the socket.
+    public func stop(deleteResource: Bool = true) async {
+        try? await eventLoop.submit { [self] in
+            pacer?.cancel()
+            pacer = nil
+            peer.close(reason: .local("client hung up"), now: .now())
+            drive(now: .now())
+            timer?.cancel()
+        }.get()
+        if deleteResource, !resource.isEmpty {
+            var headers: [(String, String)] = []
+            if let token = configuration.token { headers.append(("Authorization", "Bearer \(token)")) }
+            _ = try? await HTTPClient.request("DELETE", resource, headers: headers)
+        }
+        await socket.close()
+    }
+
+    public func report() async -> Report {
+        (try? await eventLoop.submit { [self] in
+            Report(
+                connected: connectedAt != nil, setupTime: connectedAt.map { $0 - createdAt }, packetsSent: sent,
+                packetsReceived: received, roundTrips: roundTrips, rtcpRoundTripTime: peer.roundTripTime,
+                closeReason: closeReason, resource: resource, drops: peer.statistics.drops.total)
+        }.get()) ?? Report(
+            connected: false, setupTime: nil, packetsSent: 0, packetsReceived: 0, roundTrips: [],
+            rtcpRoundTripTime: nil, closeReason: "unavailable", resource: resource, drops: 0)
+    }
+
+    // MARK: - On the loop
+
+    private func sendNext(now: Instant) {
+        guard peer.state == .connected else { return }
+        let index = sent % configuration.packets.count
+        lastSent[index] = now
+        peer.sendAudio(payload: configuration.packets[index], timestamp: rtpTimestamp, now: now)
+        rtpTimestamp &+= UInt32(configuration.frameDuration.nanosecondsClamped * 48 / 1_000_000)
+        sent += 1
+        drive(now: now)
+        socket.flush()
+    }
+
+    fileprivate func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress, now: Instant) {
+        peer.handle(datagram: datagram, from: source, now: now)
+        drive(now: now)
+    }
+
+    fileprivate func batchComplete() { socket.flush() }
+
+    private func timerFired(now: Instant) {
+        peer.handleTimeout(now: now)
+        drive(now: now)
+        socket.flush()
+    }
+
+    private func drive(now: Instant) {
+        while let event = peer.pollEvent() {
+            switch event {
+            case .audio(let audio):
+                received += 1
+                if !receiveWaiters.isEmpty { resumeReceiveWaiters(force: nil) }
+                if let index = payloadIndex[audio.payload], let sentAt = lastSent[index],
+                    roundTrips.count < configuration.maximumRecorded
+                {
+                    roundTrips.append(audio.arrival - sentAt)
+                }
+            case .connected:
+                connectedAt = now
+                resumeWaiters(true)
+            case .closed(let reason):
+                closeReason = reason.description
+                pacer?.cancel()
+                pacer = nil
+                resumeWaiters(false)
+                resumeReceiveWaiters(force: false)
+            default:
+                break
+            }
+        }
+        while let transmit = peer.pollTransmit() { socket.send(transmit.bytes, to: transmit.destination) }
+        timer?.arm(at: peer.nextDeadline)
+    }
+
+    private func resumeWaiters(_ value: Bool) {
+        let waiters = connectedWaiters
+        connectedWaiters = []
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+}
+
+public enum ClientError: Error, CustomStringConvertible {
+    case rejected(status: Int, message: String)
+    case badAnswer(String)
+
+    public var description: String {
+        switch self {
+        case .rejected(let status, let message): "the relay refused the offer (\(status)): \(message)"
+        case .badAnswer(let reason): "unusable SDP answer: \(reason)"
+        }
+    }
+}
+
+/// Hands the socket's datagrams to the session once it exists (the socket is bound before the offer is made).
+private final class ReceiverBox: UDPDatagramReceiver, @unchecked Sendable {
+    var session: ClientSession?
+    func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress, now: Instant) {
+        session?.receive(datagram, from: source, now: now)
+    }
+    func receiveBatchComplete(now: Instant) { session?.batchComplete() }
+}

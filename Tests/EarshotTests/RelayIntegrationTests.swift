@@ -1,0 +1,157 @@
+import Earshot
+import EarshotClient
+import EarshotCrypto
+import EarshotOpus
+import EarshotWire
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// A relay running in this process on loopback (ports picked by the OS), for the duration of `body`.
+func withRelay(
+    configure: (inout RelayConfiguration) -> Void = { _ in },
+    _ body: @Sendable (RelayService.Endpoints, RelayEngine) async throws -> Void
+) async throws {
+    var configuration = RelayConfiguration()
+    configuration.httpPort = 0
+    configuration.udpPort = 0
+    configure(&configuration)
+    var logger = Logger(label: "earshot-test")
+    logger.logLevel = .warning
+    let ready = AsyncStream<(RelayService.Endpoints, RelayEngine)>.makeStream()
+    let relay = RelayService(configuration: configuration, logger: logger) { endpoints, engine in
+        ready.continuation.yield((endpoints, engine))
+    }
+    let group = ServiceGroup(configuration: .init(services: [relay], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = ready.stream.makeAsyncIterator()
+        guard let (endpoints, engine) = await iterator.next() else { throw TestFailure("the relay did not start") }
+        do {
+            try await body(endpoints, engine)
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum ClientFixtures {
+    static let context = try! DTLSContext(configuration: .init(certificate: try! DTLSCertificate(commonName: "test-client")))
+
+    /// One second of a 440 Hz tone as 50 Opus packets (20 ms each).
+    static let packets: [[UInt8]] = {
+        let encoder = try! OpusEncoder(.init(bitrate: .bitsPerSecond(32_000), complexity: 5))
+        return (0..<50).map { frame in
+            let pcm = (0..<960).map { i in
+                Int16(8000 * sin(2 * Double.pi * 440 * Double(frame * 960 + i) / 48_000))
+            }
+            return try! encoder.encode(pcm)
+        }
+    }()
+}
+
+@Suite("Relay over real loopback UDP")
+struct RelayIntegrationTests {
+    @Test("our client connects through WHIP, hears the echo, and DELETE ends the session")
+    func echoOverLoopback() async throws {
+        try await withRelay { endpoints, engine in
+            let url = "http://\(endpoints.http)/v1/whip"
+            let client = try await ClientSession.start(
+                configuration: .init(url: url, packets: ClientFixtures.packets), dtlsContext: ClientFixtures.context)
+            let connected = await client.waitUntilConnected(timeout: .seconds(10))
+            #expect(connected)
+            client.startMedia()
+            let echoed = await client.waitUntilReceived(100, timeout: .seconds(15))
+            #expect(echoed)
+            let report = await client.report()
+            #expect(report.packetsReceived >= 100)
+            #expect(report.roundTrips.count >= 100)
+            let id = String(client.resource.split(separator: "/").last ?? "")
+            let info = try #require(await engine.sessionInfo(id: id))
+            #expect(info.state == "connected")
+            #expect(info.srtpCipher == "SRTP_AEAD_AES_128_GCM")
+            #expect(info.inbound.packetsReceived >= 100)
+            #expect(info.outbound.packetsSent >= 100)
+            await client.stop()
+            let ended = try #require(await engine.sessionInfo(id: id))
+            #expect(ended.state == "closed")
+            #expect(await engine.liveSessionCount() == 0)
+        }
+    }
+
+    @Test("WHIP errors are clear: bad content type, malformed SDP, unusable offer, unknown session, PATCH, token, capacity")
+    func whipErrors() async throws {
+        try await withRelay(configure: { $0.token = "secret"; $0.maxSessions = 1 }) { endpoints, _ in
+            let base = "http://\(endpoints.http)"
+            let auth = [("Authorization", "Bearer secret")]
+            let sdp = [("Content-Type", "application/sdp")]
+            let offer = try String(contentsOf: fixture("sdp/chromium-audio.sdp"), encoding: .utf8)
+
+            var r = try await HTTPClient.request("POST", base + "/v1/whip", headers: sdp, body: offer)
+            #expect(r.status == 401)
+            #expect(r.header("WWW-Authenticate") == "Bearer")
+            r = try await HTTPClient.request("POST", base + "/v1/whip", headers: auth + [("Content-Type", "text/plain")], body: offer)
+            #expect(r.status == 415)
+            r = try await HTTPClient.request("POST", base + "/v1/whip", headers: auth + sdp, body: "v=0\r\nnonsense\r\n")
+            #expect(r.status == 400)
+            #expect(r.body.contains("line"))
+            let noOpus = offer.replacingOccurrences(of: "opus/48000/2", with: "speex/16000")
+            r = try await HTTPClient.request("POST", base + "/v1/whip", headers: auth + sdp, body: noOpus)
+            #expect(r.status == 406)
+            #expect(r.body.contains("Opus"))
+            let noFingerprint = offer.split(separator: "\r\n").filter { !$0.hasPrefix("a=fingerprint") }.joined(separator: "\r\n") + "\r\n"
+            r = try await HTTPClient.request("POST", base + "/v1/whip", headers: auth + sdp, body: noFingerprint)
+            #expect(r.status == 406)
+            #expect(r.body.contains("fingerprint"))
+
+            r = try await HTTPClient.request("POST", base + "/v1/whip", headers: auth + sdp, body: offer)
+            #expect(r.status == 201)
+            #expect(r.header("Content-Type") == "application/sdp")
+            let location = try #require(r.header("Location"))
+            #expect(location.hasPrefix("/v1/whip/"))
+            #expect(r.header("ETag") != nil)
+            #expect(r.body.contains("a=ice-lite"))
+            #expect(r.body.contains("a=setup:passive"))
+
+            r = try await HTTPClient.request("POST", base + "/v1/whip", headers: auth + sdp, body: offer)
+            #expect(r.status == 503)
+            #expect(r.header("Retry-After") != nil)
+
+            r = try await HTTPClient.request("PATCH", base + location, headers: auth + [("Content-Type", "application/trickle-ice-sdpfrag")], body: "a=end-of-candidates\r\n")
+            #expect(r.status == 405)
+            r = try await HTTPClient.request("OPTIONS", base + "/v1/whip", headers: [("Origin", "http://example.test"), ("Access-Control-Request-Method", "POST")])
+            #expect(r.status == 200 || r.status == 204)
+            #expect(r.header("Access-Control-Allow-Origin") != nil)
+
+            r = try await HTTPClient.request("DELETE", base + "/v1/whip/ffffffffffffffff", headers: auth)
+            #expect(r.status == 404)
+            r = try await HTTPClient.request("DELETE", base + location, headers: auth)
+            #expect(r.status == 200)
+            r = try await HTTPClient.request("DELETE", base + location, headers: auth)
+            #expect(r.status == 404)
+            r = try await HTTPClient.request("GET", base + "/v1/sessions")
+            #expect(r.status == 200)
+            #expect(r.body.contains("ended by WHIP DELETE"))
+        }
+    }
+}
+
+func fixture(_ path: String) -> URL {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        let candidate = url.appendingPathComponent("Fixtures").appendingPathComponent(path)
+        if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+    }
+    return URL(fileURLWithPath: "/nonexistent/\(path)")
+}
