@@ -31,6 +31,17 @@ let package = Package(
             path: "Benchmarks/OpusBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "RelayPathBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "EarshotCore", package: "Earshot"),
+                .product(name: "EarshotCrypto", package: "Earshot"),
+                .product(name: "EarshotWire", package: "Earshot"),
+            ],
+            path: "Benchmarks/RelayPathBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
