@@ -32,6 +32,9 @@ public final class UDPSocket: @unchecked Sendable {
 
     /// How many datagrams one read may gather (recvmmsg).
     public static let vectorReadCount = 32
+    /// Kernel send and receive buffer size requested for the socket.
+    public static let socketBufferSize: SocketOptionValue = 4 * 1024 * 1024
+
     /// Receive buffer per datagram: larger than any UDP payload a WebRTC peer sends (MTU-sized).
     public static let datagramBufferSize = 2048
 
@@ -51,6 +54,9 @@ public final class UDPSocket: @unchecked Sendable {
         let handlerBox = HandlerBox()
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Room for bursts: 4 MiB holds ~25 000 audio packets (the kernel caps it at net.core.rmem_max).
+            .channelOption(.socketOption(.so_rcvbuf), value: socketBufferSize)
+            .channelOption(.socketOption(.so_sndbuf), value: socketBufferSize)
             .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
             // NIO splits one receive buffer across a vector read: size it for every datagram of the batch.
             .channelOption(

@@ -217,6 +217,7 @@ struct Summary {
         var sessionsRequested: Int
         var sessionsConnected: Int
         var sessionsClosedEarly: Int
+        var closeReasons: [String]
         var failures: [String]
         var durationSeconds: Double
         var packetsSent: Int
@@ -241,7 +242,7 @@ struct Summary {
         let sent = reports.map(\.packetsSent).reduce(0, +)
         return JSON(
             sessionsRequested: sessionsRequested, sessionsConnected: sessionsConnected, sessionsClosedEarly: closedEarly,
-            failures: failures, durationSeconds: durationSeconds, packetsSent: sent,
+            closeReasons: reports.compactMap(\.closeReason), failures: failures, durationSeconds: durationSeconds, packetsSent: sent,
             packetsReceived: reports.map(\.packetsReceived).reduce(0, +),
             packetsPerSecondEachWay: Double(sent) / max(durationSeconds, 0.001),
             roundTripMilliseconds: table(rtts), setupMilliseconds: table(setups),
@@ -252,6 +253,9 @@ struct Summary {
         let j = json
         Swift.print("")
         Swift.print("sessions: \(j.sessionsConnected)/\(j.sessionsRequested) connected, \(j.sessionsClosedEarly) closed early")
+        for (reason, count) in Dictionary(grouping: reports.compactMap(\.closeReason), by: { $0 }).mapValues(\.count) {
+            Swift.print("  closed early (\(count)): \(reason)")
+        }
         Swift.print("packets:  \(j.packetsSent) sent, \(j.packetsReceived) echoed back")
         func row(_ name: String, _ t: [String: Double?]) {
             let cells = ["p50", "p90", "p99", "max"].map { key in
