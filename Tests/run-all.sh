@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopus-dev libsrtp2-dev libssl-dev pkg-config python3)
+packages=(
+  libopus-dev libsrtp2-dev libssl-dev pkg-config python3
+  # Real WebRTC peers for the interop tests (Tests/Interop), run in a loopback-only network namespace.
+  util-linux iproute2 chromium firefox-esr sox
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
+  gir1.2-nice-0.1
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
