@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 packages=(
   # Build: the three C libraries Earshot wraps.
   libopus-dev libsrtp2-dev libssl-dev pkg-config
-  # Interop tests: real WebRTC peers and their drivers.
+  # Interop tests: real WebRTC peers and their drivers (Tests/Interop), run in a loopback-only network namespace.
   python3 python3-gi chromium firefox-esr
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice
-  gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
+  gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
   # Test audio and lo-only network namespaces.
   sox iproute2 util-linux
 )

@@ -10,6 +10,10 @@ enum HTTPAPI {
     /// Offers larger than this are refused with 413 (a real audio offer is 2–8 kB).
     static let maximumOfferSize = 64 * 1024
 
+    /// Response headers a page from another origin may read: Location is how a WHIP client learns its session
+    /// resource (to DELETE it), Retry-After comes with 503.
+    static let exposedHeaders = ["Location", "ETag", "Link", "Accept-Post", "Retry-After"]
+
     static func makeRouter(engine: RelayEngine) -> Router<BasicRequestContext> {
         let router = Router()
         // CORS so a page served from another origin can do WHIP (RFC 9725 §4.3 expects it for browsers).
@@ -18,8 +22,9 @@ enum HTTPAPI {
                 allowOrigin: .all,
                 allowHeaders: [.contentType, .authorization, .ifMatch, .accept],
                 allowMethods: [.get, .post, .delete, .patch, .options],
-                exposedHeaders: ["Location", "ETag", "Link", "Accept-Post", "Retry-After"]
+                exposedHeaders: exposedHeaders
             ))
+        router.add(middleware: CORSExposeHeadersMiddleware(exposedHeaders: exposedHeaders))
         let token = engine.configuration.token
 
         router.on(RouterPath(whipPath), method: .options) { _, _ in
@@ -119,6 +124,29 @@ enum HTTPAPI {
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Adds `Access-Control-Expose-Headers` to the actual (non-preflight) responses of cross-origin requests.
+///
+/// Browsers read that header from the actual response only (Fetch standard, "CORS protocol"); on a preflight it
+/// means nothing. Hummingbird's `CORSMiddleware` sends it on preflights only, so without this a page from another
+/// origin gets `null` for `Location` on the WHIP 201 and cannot delete its session.
+struct CORSExposeHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    let value: String
+
+    init(exposedHeaders: [String]) {
+        value = exposedHeaders.joined(separator: ", ")
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        if request.headers[.origin] != nil, request.method != .options {
+            response.headers[.accessControlExposeHeaders] = value
+        }
+        return response
     }
 }
 

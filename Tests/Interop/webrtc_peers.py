@@ -158,7 +158,8 @@ def _die_with_parent():
 class Hub:
     """HTTP server on 127.0.0.1 (ephemeral port) that serves the page and relays commands and reports."""
 
-    def __init__(self):
+    def __init__(self, page=PAGE):
+        self.page = page
         self.commands = queue.Queue()
         self.reports = queue.Queue()
         hub = self
@@ -184,7 +185,7 @@ class Hub:
                         command = {"op": "idle"}
                     self._send(200, json.dumps(command), "application/json")
                 elif self.path == "/" or self.path.startswith("/index"):
-                    self._send(200, PAGE, "text/html; charset=utf-8")
+                    self._send(200, hub.page, "text/html; charset=utf-8")
                 else:
                     self._send(404, "not found", "text/plain")
 
@@ -210,9 +211,11 @@ class Hub:
 
 
 class BrowserPeer:
-    """A headless browser running PAGE. Use as a context manager; the browser's process group is killed on exit."""
+    """A headless browser running PAGE (or `page`: another page speaking the same /next and /report protocol).
+    `extra_args` are appended to the browser's command line. Use as a context manager; the browser's process group
+    is killed on exit."""
 
-    def __init__(self, browser, timeout=20.0, extra_prefs=None):
+    def __init__(self, browser, timeout=20.0, extra_prefs=None, page=PAGE, extra_args=()):
         if browser not in ("chromium", "firefox"):
             raise PeerError("unknown browser %r" % browser)
         self.browser = browser
@@ -221,16 +224,20 @@ class BrowserPeer:
         self.process = None
         self.profile = None
         self.user_agent = ""
+        # The last {"kind": "progress", "step": ...} a page reported, named in timeout errors.
+        self.last_progress = ""
         self.extra_prefs = dict(extra_prefs or {})
+        self.page = page
+        self.extra_args = list(extra_args)
 
     def __enter__(self):
-        self.hub = Hub()
+        self.hub = Hub(self.page)
         self.profile = tempfile.mkdtemp(prefix="earshot-%s-" % self.browser)
         if self.browser == "chromium":
             exe = shutil.which("chromium")
             if exe is None:
                 raise PeerError("chromium not found: install the Debian package `chromium`")
-            argv = [exe] + CHROMIUM_FLAGS + ["--user-data-dir=" + self.profile, self.hub.url]
+            argv = [exe] + CHROMIUM_FLAGS + self.extra_args + ["--user-data-dir=" + self.profile, self.hub.url]
             env = dict(os.environ)
         else:
             exe = shutil.which("firefox-esr") or shutil.which("firefox")
@@ -239,7 +246,7 @@ class BrowserPeer:
             with open(os.path.join(self.profile, "user.js"), "w") as f:
                 for key, value in dict(FIREFOX_PREFS, **self.extra_prefs).items():
                     f.write("user_pref(%s, %s);\n" % (json.dumps(key), json.dumps(value)))
-            argv = [exe, "--headless", "--no-remote", "--profile", self.profile, self.hub.url]
+            argv = [exe, "--headless", "--no-remote", "--profile", self.profile] + self.extra_args + [self.hub.url]
             env = dict(os.environ, MOZ_HEADLESS="1", HOME=self.profile)
         # Own session (process group) so that the whole browser tree can be killed at once; and the browser gets
         # SIGKILL if this process dies first, whatever the way.
@@ -271,22 +278,32 @@ class BrowserPeer:
             shutil.rmtree(self.profile, ignore_errors=True)
             self.profile = None
 
-    def _wait(self, kind):
-        deadline = time.monotonic() + self.timeout
+    def _wait(self, kind, timeout=None):
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PeerError("%s: no %s report within %.0f s" % (self.browser, kind, self.timeout))
+                last = (" (last progress: %s)" % self.last_progress) if self.last_progress else ""
+                raise PeerError("%s: no %s report within %.0f s%s" % (self.browser, kind, timeout, last))
             if self.process is not None and self.process.poll() is not None:
                 raise PeerError("%s exited with status %s" % (self.browser, self.process.returncode))
             try:
                 message = self.hub.reports.get(timeout=min(remaining, 0.5))
             except queue.Empty:
                 continue
+            if message.get("kind") == "progress":
+                self.last_progress = message.get("step", "")
+                continue
             if message.get("kind") == "error":
                 raise PeerError("%s page error: %s" % (self.browser, message.get("error")))
             if message.get("kind") == kind:
                 return message
+
+    def request(self, command, kind, timeout=None):
+        """Sends `command` (a dict with "op") to the page and returns its next report of `kind`."""
+        self.hub.commands.put(command)
+        return self._wait(kind, timeout)
 
     def offer(self, scenario, gather=True):
         self.hub.commands.put({"op": "offer", "scenario": scenario, "gather": gather})

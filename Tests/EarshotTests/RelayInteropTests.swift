@@ -1,0 +1,325 @@
+import Earshot
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real WebRTC peers call the relay (`earshot serve`, the built-in echo) and check that their sound comes back.
+///
+/// Each test runs Tests/Interop/relay_interop.py in a new network namespace that has only `lo` (root and `unshare`
+/// needed), so nothing leaves the machine. The driver starts the relay binary on free ports, then the peer, and
+/// prints one JSON line: the peer's own statistics, the relay's `GET /v1/sessions/{id}` during the call and after
+/// the WHIP DELETE, and two 20 ms-frame measurements (dominant frequency, level) of the sound sent and of the sound
+/// that came back. The sound is a seeded sequence of 300 ms tones from eight frequencies 200 Hz apart, so an echo
+/// matches it at exactly one lag. See the driver's docstring for the steps and EchoCorrelation for the match.
+///
+/// The peers are Debian packages (chromium, sox; gstreamer1.0-plugins-bad, gstreamer1.0-nice, python3-gi,
+/// gir1.2-gst-plugins-bad-1.0, gir1.2-nice-0.1) that Tests/run-all.sh installs: a missing one fails the test with
+/// the package name, it is not skipped. The relay binary comes from the same `swift build`.
+@Suite(.serialized)
+struct RelayInteropTests {
+    /// Seconds of sound sent through the echo.
+    static let mediaSeconds = 6.0
+
+    /// Headless Chromium with a WAV of the tone sequence as fake microphone; the page is served by the driver on
+    /// another port than the relay, so WHIP runs cross-origin (CORS preflight, exposed Location). Chromium offers
+    /// DTLS 1.3 (falls back to 1.2 with us), AES-GCM and AES-CM SRTP profiles.
+    @Test(.timeLimit(.minutes(1)))
+    func chromiumCallsTheEcho() throws {
+        try requireExecutable("/usr/bin/chromium", package: "chromium")
+        try requireExecutable("/usr/bin/sox", package: "sox")
+        let run = try InteropRun.start(peer: "chromium", mediaSeconds: Self.mediaSeconds)
+        let result = run.result
+
+        try checkCall(result, peer: "chromium")
+        // The relay's RTCP receiver reports (LSR/DLSR for the browser's sender reports) let Chromium compute it.
+        let rtt = try #require(result.client?.remoteInbound.roundTripTime, "no remote-inbound-rtp.roundTripTime")
+        #expect(rtt > 0)
+        #expect(result.client?.inbound.jitterBufferEmittedCount ?? 0 > 0, "remote track not played out")
+        // After the DELETE the relay sent close_notify: Chromium's DTLS transport closed.
+        #expect(result.clientAfterDelete?.dtlsState == "closed")
+        report(result, run: run)
+    }
+
+    /// GStreamer webrtcbin (python3-gi): audiotestsrc stepping through the same tones → opusenc → rtpopuspay →
+    /// webrtcbin; what comes back is depayloaded, decoded and measured with a Goertzel filter per tone. webrtcbin
+    /// has an RSA certificate and offers only SRTP_AES128_CM_HMAC_SHA1_80; it is ICE-controlling against our
+    /// ICE-lite.
+    @Test(.timeLimit(.minutes(1)))
+    func gstreamerCallsTheEcho() throws {
+        try requireExecutable("/usr/bin/gst-inspect-1.0", package: "gstreamer1.0-tools")
+        try #require(
+            FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/gi"),
+            "python3-gi is missing: install the Debian packages python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1")
+        let run = try InteropRun.start(peer: "gstreamer", mediaSeconds: Self.mediaSeconds)
+        let result = run.result
+
+        try checkCall(result, peer: "gstreamer")
+        #expect(result.client?.transport.srtpCipher?.contains("AES128_CM") == true)
+        #expect(result.relay?.srtpCipher?.contains("AES128_CM") == true)
+        // webrtcbin's rtpsession computes it from our receiver reports too.
+        let rtt = try #require(result.client?.remoteInbound.roundTripTime, "no remote-inbound-rtp round-trip-time")
+        #expect(rtt > 0)
+        #expect(result.clientAfterDelete?.dtlsState == "closed")
+        report(result, run: run)
+    }
+
+    // MARK: Checks shared by every peer
+
+    /// The assertions every peer's call must pass; see the suite comment.
+    func checkCall(_ result: InteropResult, peer: String) throws {
+        let context = Comment(rawValue: "\(peer) driver: \(result.error ?? "no error")\n--- relay log\n\(result.relayLog ?? "")")
+        try #require(result.error == nil, context)
+        let client = try #require(result.client, context)
+        let relay = try #require(result.relay, context)
+
+        // DTLS up and SRTP keyed, on both sides, with the same profile as far as both name it.
+        #expect(client.transport.dtlsState == "connected")
+        let cipher = try #require(client.transport.srtpCipher, "no SRTP cipher in the peer's stats")
+        #expect(!cipher.isEmpty)
+        #expect(relay.state == "connected")
+        let relayCipher = try #require(relay.srtpCipher, "the relay reports no SRTP profile")
+        #expect(Self.srtpProfile(relayCipher) != nil, "unknown SRTP profile name \(relayCipher)")
+        #expect(Self.srtpProfile(relayCipher) == Self.srtpProfile(cipher), "relay \(relayCipher), peer \(cipher)")
+
+        // Packets both ways. The peer stopped sending and waited 0.7 s before these snapshots, so every packet
+        // has arrived: the counts agree exactly on loopback; 2 packets of slack for a datagram dropped by a busy
+        // kernel.
+        let sent = try #require(client.outbound.packetsSent)
+        let received = try #require(client.inbound.packetsReceived)
+        #expect(sent > 100)
+        #expect(received > 100)
+        #expect(abs(relay.inbound.packetsReceived - sent) <= 2, "relay received \(relay.inbound.packetsReceived), peer sent \(sent)")
+        #expect(abs(relay.outbound.packetsSent - received) <= 2, "relay sent \(relay.outbound.packetsSent), peer received \(received)")
+        #expect(relay.model.packetsEchoed == relay.inbound.packetsReceived)
+        // No packet of the peer's was refused by the relay's SRTP or RTP/RTCP parsing.
+        #expect(relay.drops.srtpAuthentication == 0)
+        #expect(relay.drops.srtpReplay == 0)
+        #expect(relay.drops.srtpOther == 0)
+        #expect(relay.drops.rtpMalformed == 0)
+        #expect(relay.drops.rtcpMalformed == 0)
+        #expect(relay.drops.unknownPayloadType == 0)
+        #expect(relay.drops.sendFailures == 0)
+
+        // The sound that came back is the sound that went out, at one lag.
+        let audio = try #require(result.audio)
+        let match = try #require(audio.match, "too few frames with a tone to compare (\(audio.sent.count) frames)")
+        #expect(match.ratio >= EchoCorrelation.requiredRatio,
+                "only \(match.matched) of \(match.compared) tone frames came back (lags \(match.lagRange) frames)")
+        #expect(match.lagRange.lowerBound >= 1,
+                "the echo arrived before it was sent: the two measurements are of the same stream")
+        #expect(Double(match.lagRange.upperBound) * audio.frameMs < 500,
+                "echo lag up to \(Double(match.lagRange.upperBound) * audio.frameMs) ms")
+        #expect(match.nextBestRatio < 0.5, "the sequences also match at lag \(match.nextBestLag)")
+
+        // WHIP DELETE ends the session.
+        #expect(result.deleteStatus == 200)
+        let after = try #require(result.relayAfterDelete, "no session JSON after the DELETE")
+        #expect(after.state == "closed")
+        #expect(after.closeReason?.contains("DELETE") == true)
+    }
+
+    /// One name per SRTP protection profile, whatever the spelling (RFC 5764 and RFC 7714 registry names,
+    /// webrtc-stats and libsrtp variants such as "AES_CM_128_HMAC_SHA1_80").
+    static func srtpProfile(_ name: String) -> String? {
+        let name = name.uppercased()
+        if name.contains("GCM") { return name.contains("256") ? "AEAD_AES_256_GCM" : "AEAD_AES_128_GCM" }
+        if name.contains("SHA1_80") { return "AES128_CM_SHA1_80" }
+        if name.contains("SHA1_32") { return "AES128_CM_SHA1_32" }
+        return nil
+    }
+
+    func report(_ result: InteropResult, run: InteropRun) {
+        guard let client = result.client, let relay = result.relay, let audio = result.audio, let match = audio.match
+        else { return }
+        let lagMilliseconds = Double(match.lag) * audio.frameMs
+        print(
+            """
+            [interop \(result.peer)] \(result.version)
+              DTLS \(client.transport.dtlsState ?? "-"), SRTP \(client.transport.srtpCipher ?? "-") (relay \(relay.srtpCipher ?? "-"), \(relay.dtlsCipher ?? "-"))
+              packets: peer sent \(client.outbound.packetsSent ?? -1) / relay received \(relay.inbound.packetsReceived); relay sent \(relay.outbound.packetsSent) / peer received \(client.inbound.packetsReceived ?? -1), lost \(client.inbound.packetsLost ?? -1)
+              RTT: peer remote-inbound-rtp \(client.remoteInbound.roundTripTime.map { String(format: "%.2f ms", $0 * 1000) } ?? "-"), relay \(relay.roundTripTime.map { String(format: "%.2f ms", $0 * 1000) } ?? "-")
+              echo: \(match.matched)/\(match.compared) tone frames match = \(String(format: "%.3f", match.ratio)) with per-second lags \(match.windows.map { String($0.lag) }.joined(separator: ",")) frames of \(String(format: "%.2f", audio.frameMs)) ms; single lag \(match.lag) (\(String(format: "%.0f", lagMilliseconds)) ms) matches \(String(format: "%.3f", match.singleLagRatio)); next best \(String(format: "%.3f", match.nextBestRatio)) at lag \(match.nextBestLag)
+              session setup \(relay.setupMilliseconds.map { String(format: "%.0f ms", $0) } ?? "-"); run \(String(format: "%.1f s", run.seconds)) (driver timings \(result.timings.sorted { $0.value < $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+            """)
+    }
+
+    func requireExecutable(_ path: String, package: String) throws {
+        try #require(getuid() == 0, "these tests need root (unshare -n for a loopback-only network namespace)")
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "unshare missing: util-linux")
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+                     "/usr/bin/python3 is missing: install the Debian package python3")
+        try #require(FileManager.default.isExecutableFile(atPath: path),
+                     "\(path) is missing: install the Debian package \(package) (Tests/run-all.sh does)")
+    }
+}
+
+/// The driver's JSON line.
+struct InteropResult: Decodable {
+    var peer: String
+    var version: String
+    var error: String?
+    var timings: [String: Double]
+    var client: ClientStatistics?
+    var relay: SessionInfo?
+    var relayAfterDelete: SessionInfo?
+    var deleteStatus: Int?
+    var clientAfterDelete: ClientAfterDelete?
+    var audio: Audio?
+    var relayLog: String?
+
+    /// The peer's getStats (webrtc-stats names; webrtcbin's figures mapped onto them).
+    struct ClientStatistics: Decodable {
+        var transport: Transport
+        var outbound: Outbound
+        var inbound: Inbound
+        var remoteInbound: RemoteInbound
+
+        struct Transport: Decodable {
+            var dtlsState: String?
+            var srtpCipher: String?
+            var tlsVersion: String?
+        }
+
+        struct Outbound: Decodable {
+            var packetsSent: Int?
+        }
+
+        struct Inbound: Decodable {
+            var packetsReceived: Int?
+            var packetsLost: Int?
+            var jitter: Double?
+            var jitterBufferEmittedCount: Int?
+            var concealedSamples: Int?
+        }
+
+        struct RemoteInbound: Decodable {
+            var roundTripTime: Double?
+        }
+    }
+
+    struct ClientAfterDelete: Decodable {
+        var dtlsState: String?
+        var connectionState: String?
+    }
+
+    struct Audio: Decodable {
+        var frameMs: Double
+        var sent: [[Double]]
+        var received: [[Double]]
+        var compareFrames: Int
+
+        var match: EchoMatch? {
+            EchoCorrelation.match(
+                sent: sent.compactMap(ToneFrame.init(pair:)), received: received.compactMap(ToneFrame.init(pair:)),
+                compareFrames: compareFrames, maximumLag: 50)
+        }
+    }
+}
+
+/// One run of Tests/Interop/relay_interop.py in a loopback-only network namespace, waited for with a deadline.
+struct InteropRun {
+    var result: InteropResult
+    /// How long the run took, for the report (nothing is asserted on it).
+    var seconds: Double
+
+    enum Failure: Error, CustomStringConvertible {
+        case noRelayBinary([String])
+        case timedOut(Double, String)
+        case noResult(Int32, String)
+
+        var description: String {
+            switch self {
+            case .noRelayBinary(let paths):
+                "the earshot executable is not built (looked at \(paths.joined(separator: ", "))): run `swift build`"
+            case .timedOut(let seconds, let stderr): "the interop driver did not finish within \(seconds) s\n\(stderr)"
+            case .noResult(let status, let stderr): "the interop driver exited with \(status) and no result\n\(stderr)"
+            }
+        }
+    }
+
+    /// The relay executable of this build: next to the test bundle (both are products of the same build
+    /// directory), else under the package's .build/debug.
+    static func relayExecutable() throws -> String {
+        var candidates: [String] = []
+        if let bundle = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("earshot").path)
+        }
+        let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        candidates.append(argv0.deletingLastPathComponent().appendingPathComponent("earshot").path)
+        candidates.append(PackagePaths.root.appendingPathComponent(".build/debug/earshot").path)
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw Failure.noRelayBinary(candidates)
+        }
+        return found
+    }
+
+    static func start(peer: String, mediaSeconds: Double) throws -> InteropRun {
+        let relay = try relayExecutable()
+        let script = PackagePaths.root.appendingPathComponent("Tests/Interop/relay_interop.py").path
+        // The driver bounds its own run; ours is 10 s longer so that its result (with the reason) arrives first.
+        let driverTimeout = mediaSeconds + 25
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "earshot-interop-\(peer)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stdoutURL = directory.appendingPathComponent("stdout")
+        let stderrURL = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let stdout = try FileHandle(forWritingTo: stdoutURL)
+        let stderr = try FileHandle(forWritingTo: stderrURL)
+        defer {
+            try? stdout.close()
+            try? stderr.close()
+        }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        // A new network namespace with only `lo`, up, and a default route through it (source 127.0.0.1): libnice
+        // and Firefox look for a default route to find their addresses. Nothing can leave the namespace.
+        process.arguments = [
+            "-n", "/bin/bash", "-c",
+            "ip link set lo up && ip route add default dev lo src 127.0.0.1 && exec /usr/bin/python3 \"$0\" \"$@\"",
+            script, "--earshot", relay, "--peer", peer, "--seconds", String(mediaSeconds),
+            "--timeout", String(driverTimeout),
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["EARSHOT_LOOPBACK_NETNS"] = "1"  // already inside: the driver must not re-run itself
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = stdout
+        process.standardError = stderr
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        let clock = ContinuousClock()
+        let started = clock.now
+        try process.run()
+        let limit = driverTimeout + 10
+        if done.wait(timeout: .now() + limit) == .timedOut {
+            // SIGTERM: the driver kills the browser's and the relay's process groups. Then SIGKILL; they die
+            // with it anyway (PR_SET_PDEATHSIG).
+            process.terminate()
+            if done.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                _ = done.wait(timeout: .now() + 5)
+            }
+            throw Failure.timedOut(limit, tail(of: stderrURL))
+        }
+        let elapsed = clock.now - started
+        let output = String(decoding: (try? Data(contentsOf: stdoutURL)) ?? Data(), as: UTF8.self)
+        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+            throw Failure.noResult(process.terminationStatus, tail(of: stderrURL))
+        }
+        let result = try JSONDecoder().decode(InteropResult.self, from: Data(line.utf8))
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return InteropRun(result: result, seconds: seconds)
+    }
+
+    static func tail(of url: URL) -> String {
+        let data = (try? Data(contentsOf: url)) ?? Data()
+        return String(decoding: data.suffix(8192), as: UTF8.self)
+    }
+}
