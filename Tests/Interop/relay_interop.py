@@ -422,8 +422,8 @@ class ToneAnalyzer:
     with gapless timestamps. For the received one the caller gives the arrival time of the first decoded buffer:
     the timestamps that webrtcbin's jitter buffer (slave mode) puts on the decoded sound can stand still for a
     while after a burst of packets (up to ~100 consecutive 20 ms buffers with the same timestamp were seen), so
-    placing buffers at their timestamps would overlap them. Nothing is lost on loopback (the packet counts are checked); a lost packet
-    would shift the rest of the stream by 20 ms, which the per-window lag search absorbs."""
+    placing buffers at their timestamps would overlap them. Nothing is lost on loopback (the packet counts are
+    checked); a lost packet would shift the rest of the stream by 20 ms, which the per-window lag search absorbs."""
 
     FRAME = int(SAMPLE_RATE * FRAME_SECONDS)
     # Share of a frame's energy its strongest tone must hold to count as its tone. Noise or a wrong sound spreads
