@@ -70,7 +70,8 @@ struct RelayInteropTests {
 
     /// The assertions every peer's call must pass; see the suite comment.
     func checkCall(_ result: InteropResult, peer: String) throws {
-        let context = Comment(rawValue: "\(peer) driver: \(result.error ?? "no error")\n--- relay log\n\(result.relayLog ?? "")")
+        let context = Comment(
+            rawValue: "\(peer) driver: \(result.error ?? "no error")\n--- relay log\n\(result.relayLog ?? "")")
         try #require(result.error == nil, context)
         let client = try #require(result.client, context)
         let relay = try #require(result.relay, context)
@@ -91,8 +92,10 @@ struct RelayInteropTests {
         let received = try #require(client.inbound.packetsReceived)
         #expect(sent > 100)
         #expect(received > 100)
-        #expect(abs(relay.inbound.packetsReceived - sent) <= 2, "relay received \(relay.inbound.packetsReceived), peer sent \(sent)")
-        #expect(abs(relay.outbound.packetsSent - received) <= 2, "relay sent \(relay.outbound.packetsSent), peer received \(received)")
+        #expect(abs(relay.inbound.packetsReceived - sent) <= 2,
+                "relay received \(relay.inbound.packetsReceived), peer sent \(sent)")
+        #expect(abs(relay.outbound.packetsSent - received) <= 2,
+                "relay sent \(relay.outbound.packetsSent), peer received \(received)")
         #expect(relay.model.packetsEchoed == relay.inbound.packetsReceived)
         // No packet of the peer's was refused by the relay's SRTP or RTP/RTCP parsing.
         #expect(relay.drops.srtpAuthentication == 0)
@@ -108,10 +111,15 @@ struct RelayInteropTests {
         let match = try #require(audio.match, "too few frames with a tone to compare (\(audio.sent.count) frames)")
         #expect(match.ratio >= EchoCorrelation.requiredRatio,
                 "only \(match.matched) of \(match.compared) tone frames came back (lags \(match.lagRange) frames)")
+        // An echo cannot come back before it was sent: lag 0 would mean both measurements hear the same stream.
         #expect(match.lagRange.lowerBound >= 1,
                 "the echo arrived before it was sent: the two measurements are of the same stream")
+        // On loopback the lag is codec, jitter-buffer and analysis delay, 40–200 ms here; half a second means
+        // sound piling up somewhere.
         #expect(Double(match.lagRange.upperBound) * audio.frameMs < 500,
                 "echo lag up to \(Double(match.lagRange.upperBound) * audio.frameMs) ms")
+        // Away from the echo's lag the sequences agree only by chance (1/8); well above that, the measurement
+        // cannot tell lags apart and the match above proves little.
         #expect(match.nextBestRatio < 0.5, "the sequences also match at lag \(match.nextBestLag)")
 
         // WHIP DELETE ends the session.
@@ -131,19 +139,33 @@ struct RelayInteropTests {
         return nil
     }
 
+    /// Prints the figures of a run (nothing here is asserted).
     func report(_ result: InteropResult, run: InteropRun) {
         guard let client = result.client, let relay = result.relay, let audio = result.audio, let match = audio.match
         else { return }
-        let lagMilliseconds = Double(match.lag) * audio.frameMs
-        print(
-            """
-            [interop \(result.peer)] \(result.version)
-              DTLS \(client.transport.dtlsState ?? "-"), SRTP \(client.transport.srtpCipher ?? "-") (relay \(relay.srtpCipher ?? "-"), \(relay.dtlsCipher ?? "-"))
-              packets: peer sent \(client.outbound.packetsSent ?? -1) / relay received \(relay.inbound.packetsReceived); relay sent \(relay.outbound.packetsSent) / peer received \(client.inbound.packetsReceived ?? -1), lost \(client.inbound.packetsLost ?? -1)
-              RTT: peer remote-inbound-rtp \(client.remoteInbound.roundTripTime.map { String(format: "%.2f ms", $0 * 1000) } ?? "-"), relay \(relay.roundTripTime.map { String(format: "%.2f ms", $0 * 1000) } ?? "-")
-              echo: \(match.matched)/\(match.compared) tone frames match = \(String(format: "%.3f", match.ratio)) with per-second lags \(match.windows.map { String($0.lag) }.joined(separator: ",")) frames of \(String(format: "%.2f", audio.frameMs)) ms; single lag \(match.lag) (\(String(format: "%.0f", lagMilliseconds)) ms) matches \(String(format: "%.3f", match.singleLagRatio)); next best \(String(format: "%.3f", match.nextBestRatio)) at lag \(match.nextBestLag)
-              session setup \(relay.setupMilliseconds.map { String(format: "%.0f ms", $0) } ?? "-"); run \(String(format: "%.1f s", run.seconds)) (driver timings \(result.timings.sorted { $0.value < $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-            """)
+        func f(_ value: Double?, _ format: String, scale: Double = 1) -> String {
+            value.map { String(format: format, $0 * scale) } ?? "-"
+        }
+        let peerCounts = (client.outbound.packetsSent ?? -1, client.inbound.packetsReceived ?? -1)
+        let lags = match.windows.map { String($0.lag) }.joined(separator: ",")
+        let timings = result.timings.sorted { $0.value < $1.value }.map { "\($0.key) \($0.value)" }
+        let lines = [
+            "[interop \(result.peer)] \(result.version)",
+            "  DTLS \(client.transport.dtlsState ?? "-"), SRTP \(client.transport.srtpCipher ?? "-") "
+                + "(relay \(relay.srtpCipher ?? "-"), \(relay.dtlsCipher ?? "-"))",
+            "  packets: peer sent \(peerCounts.0) / relay received \(relay.inbound.packetsReceived); "
+                + "relay sent \(relay.outbound.packetsSent) / peer received \(peerCounts.1), "
+                + "lost \(client.inbound.packetsLost ?? -1)",
+            "  RTT: peer remote-inbound-rtp \(f(client.remoteInbound.roundTripTime, "%.2f ms", scale: 1000)), "
+                + "relay \(f(relay.roundTripTime, "%.2f ms", scale: 1000))",
+            "  echo: \(match.matched)/\(match.compared) tone frames match = \(f(match.ratio, "%.3f")) with "
+                + "per-second lags \(lags) frames of \(f(audio.frameMs, "%.2f")) ms; single lag \(match.lag) "
+                + "(\(f(Double(match.lag) * audio.frameMs, "%.0f")) ms) matches \(f(match.singleLagRatio, "%.3f")); "
+                + "next best \(f(match.nextBestRatio, "%.3f")) at lag \(match.nextBestLag)",
+            "  session setup \(f(relay.setupMilliseconds, "%.0f ms")); run \(f(run.seconds, "%.1f s")) "
+                + "(driver timings \(timings.joined(separator: ", ")))",
+        ]
+        print(lines.joined(separator: "\n"))
     }
 
     func requireExecutable(_ path: String, package: String) throws {
@@ -214,7 +236,7 @@ struct InteropResult: Decodable {
         var match: EchoMatch? {
             EchoCorrelation.match(
                 sent: sent.compactMap(ToneFrame.init(pair:)), received: received.compactMap(ToneFrame.init(pair:)),
-                compareFrames: compareFrames, maximumLag: 50)
+                compareFrames: compareFrames, maximumLag: 50)  // 1 s of 20 ms frames: well past any echo lag here
         }
     }
 }

@@ -413,16 +413,22 @@ def run_chromium(args, relay, wav, result):
 # MARK: GStreamer webrtcbin
 
 class ToneAnalyzer:
-    """Collects 16-bit mono samples by pipeline running time and measures them per 20 ms frame: the tone of TONES
-    with the most energy (Goertzel), reported only when it holds at least half of the frame's energy (else 0), and
-    the frame's RMS level in dBFS.
+    """Collects 16-bit mono samples on the pipeline's running-time axis and measures them per 20 ms frame: the tone
+    of TONES with the most energy (Goertzel), reported only when it holds at least PURITY of the frame's energy
+    (else 0), and the frame's RMS level in dBFS.
 
-    A buffer whose timestamp is within SLACK of the end of the previous one continues it sample for sample: the
-    jitter buffer's timestamps wobble by a few milliseconds, and placing every buffer at its own timestamp would cut
-    and overlap the waveform. A larger jump (a real gap) is placed at its timestamp."""
+    A stream is taken as continuous sound from its first buffer on, which is placed at the running time given for
+    it; every later buffer follows the previous one sample for sample. The sent sound comes from a live source
+    with gapless timestamps. For the received one the caller gives the arrival time of the first decoded buffer:
+    the timestamps that webrtcbin's jitter buffer (slave mode) puts on the decoded sound can stand still for a
+    while after a burst of packets (up to ~100 consecutive 20 ms buffers with the same timestamp were seen), so
+    placing buffers at their timestamps would overlap them. Nothing is lost on loopback (the packet counts are
+    checked); a lost packet would shift the rest of the stream by 20 ms, which the per-window lag search absorbs."""
 
     FRAME = int(SAMPLE_RATE * FRAME_SECONDS)
-    SLACK = SAMPLE_RATE // 100   # 10 ms
+    # Share of a frame's energy its strongest tone must hold to count as its tone. Noise or a wrong sound spreads
+    # its energy over far more than eight frequencies and stays well below.
+    PURITY = 0.3
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -433,13 +439,13 @@ class ToneAnalyzer:
                            [math.sin(2 * math.pi * t * i / SAMPLE_RATE) for i in range(n)]) for t in TONES}
 
     def add(self, running_time_ns, data):
+        """Appends a buffer; `running_time_ns` places the first one and is ignored afterwards."""
         samples = memoryview(data).cast("h").tolist()
-        index = round(running_time_ns * SAMPLE_RATE / 1e9)
         with self.lock:
-            if self.next_index is not None and abs(index - self.next_index) <= self.SLACK:
-                index = self.next_index
-            self.chunks.append((index, samples))
-            self.next_index = index + len(samples)
+            if self.next_index is None:
+                self.next_index = round(running_time_ns * SAMPLE_RATE / 1e9)
+            self.chunks.append((self.next_index, samples))
+            self.next_index += len(samples)
 
     def frames(self, first_frame, count):
         """Measurements for frames first_frame ..< first_frame + count (of the running-time grid)."""
@@ -464,9 +470,10 @@ class ToneAnalyzer:
                 if power > best_power:
                     best, best_power = tone, power
             # A pure tone of amplitude A over n samples: power = (A n / 2)^2 and energy = A^2 n / 2, so
-            # 2 power / (n energy) = 1; half of that or more means the frame is mostly that tone.
+            # 2 power / (n energy) = 1. A frame where the tone changes half-way holds 1/4 of each (half the
+            # samples: half the amplitude sum, squared); from PURITY up, the larger share is the frame's tone.
             purity = 2 * best_power / (n * energy) if energy > 0 else 0
-            out.append([best if purity >= 0.5 else 0, round(level, 1)])
+            out.append([best if purity >= self.PURITY else 0, round(level, 1)])
         return out
 
 
@@ -524,8 +531,10 @@ class GStreamerCall:
             if sample is None:
                 return Gst.FlowReturn.OK
             buffer = sample.get_buffer()
-            segment = sample.get_segment()
-            running = segment.to_running_time(Gst.Format.TIME, buffer.pts)
+            if name == "received":
+                running = self.running_time()   # arrival (see ToneAnalyzer)
+            else:
+                running = sample.get_segment().to_running_time(Gst.Format.TIME, buffer.pts)
             ok, info = buffer.map(Gst.MapFlags.READ)
             if ok:
                 analyzer.add(running, bytes(info.data))
@@ -545,11 +554,15 @@ class GStreamerCall:
     def start(self, sequence):
         Gst, GstWebRTC = self.Gst, self.GstWebRTC
         # samplesperbuffer=480: 10 ms buffers, so a frequency change lands within 10 ms of its time.
+        # The queue before the encoder leaks: webrtcbin holds its input until DTLS is up, and a plain queue would
+        # then release up to a second of stale sound in one burst and keep that much delay for the whole call.
+        # latency=100: the receiving jitter buffer's delay (default 200 ms), which is most of the echo's lag.
         self.pipeline = Gst.parse_launch(
-            "webrtcbin name=webrtc bundle-policy=max-bundle "
+            "webrtcbin name=webrtc bundle-policy=max-bundle latency=100 "
             "audiotestsrc name=src is-live=true wave=sine volume=0.5 samplesperbuffer=480 freq=%d ! "
             "audio/x-raw,format=S16LE,rate=%d,channels=1 ! tee name=t "
-            "t. ! queue ! audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 ! "
+            "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
+            "audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 ! "
             "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! webrtc. "
             "t. ! queue ! audioconvert name=tap" % (sequence[0], SAMPLE_RATE))
         self.webrtc = self.pipeline.get_by_name("webrtc")
