@@ -185,6 +185,13 @@ struct PeerConnectionTests {
             #expect(pair.client.statistics.rtpPacketsReceived > 150)
         }
         #expect(net.pairs[1].relay.liteAgent!.statistics.badIntegrity > 1000)
+        // A keepalive (Binding indication) is not a drop.
+        let before = net.pairs[0].relay.statistics.drops.stunRejected
+        let indication = try STUNMessage(type: .bindingIndication, transactionID: .random(using: &junkRNG))
+            .serialized(fingerprint: true)
+        net.pairs[0].relay.handle(datagram: indication, from: net.pairs[0].clientAddress, now: net.now)
+        #expect(net.pairs[0].relay.statistics.drops.stunRejected == before)
+        #expect(net.pairs[0].relay.liteAgent!.statistics.indications == 1)
         #expect(net.unrouted > 1000)
     }
 }

@@ -58,6 +58,8 @@ public struct ICELiteAgent: Sendable {
         public var wrongUsername = 0
         public var malformed = 0
         public var notRequests = 0
+        /// Binding indications (keepalives), which need no answer.
+        public var indications = 0
         public var nominations = 0
         public var addressChanges = 0
     }
@@ -113,7 +115,12 @@ public struct ICELiteAgent: Sendable {
             return outcome
         }
         guard message.type == .bindingRequest else {
-            // Indications (keepalives) need no answer; responses to checks we never send are ignored.
+            if message.type.messageClass == .indication {
+                // Binding indications are keepalives (RFC 8445 §11): nothing to answer, nothing wrong.
+                statistics.indications += 1
+                return outcome
+            }
+            // Responses to checks a lite agent never sends are refused.
             statistics.notRequests += 1
             outcome.rejection = .notARequest
             return outcome
