@@ -25,7 +25,7 @@ struct DeadlineQueueTests {
     func randomized() {
         var queue = DeadlineQueue<Int>()
         var reference: [Int: Int64] = [:]
-        var rng = TestRandom(seed: 5)
+        var rng = SplitMix64(seed: 5)
         var now: Int64 = 0
         for _ in 0..<20_000 {
             let key = Int.random(in: 0..<50, using: &rng)

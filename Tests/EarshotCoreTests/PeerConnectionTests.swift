@@ -54,7 +54,7 @@ struct PeerConnectionTests {
           arguments: [UInt64(3), 4, 5, 6])
     func lossyConnect(seed: UInt64) throws {
         var net = VirtualNetwork()
-        net.rng = TestRandom(seed: seed)
+        net.rng = SplitMix64(seed: seed)
         net.lossRate = 0.3
         try net.addPair(seed: seed, clientPort: 2)
         net.run(until: .zero + .seconds(10))
@@ -119,7 +119,7 @@ struct PeerConnectionTests {
 
     @Test("nobody connects: the relay session ends at the connect timeout")
     func connectTimeout() throws {
-        var rng = TestRandom(seed: 9)
+        var rng = SplitMix64(seed: 9)
         let relay = try PeerConnection(
             configuration: .init(
                 role: .relay, localCredentials: .random(using: &rng), remoteCredentials: .random(using: &rng),
@@ -154,7 +154,7 @@ struct PeerConnectionTests {
         net.run(until: .zero + .seconds(1))
         #expect(net.pairs.allSatisfy { $0.relay.state == .connected })
         let attacker = TransportAddress(address: .v4(IPv4Address(127, 0, 0, 66)), port: 6666)
-        var junkRNG = TestRandom(seed: 13)
+        var junkRNG = SplitMix64(seed: 13)
         let victim = net.pairs[1].relay.configuration.localCredentials
         let victimRemote = net.pairs[1].relay.configuration.remoteCredentials
         net.run(until: .zero + .seconds(5), every: .milliseconds(2)) { net in

@@ -2,19 +2,6 @@ import EarshotCore
 import EarshotCrypto
 import EarshotWire
 
-/// SplitMix64 for the test's own randomness (loss, junk).
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum TestIdentity {
     static let relayCertificate = try! DTLSCertificate(commonName: "relay")
     static let clientCertificate = try! DTLSCertificate(commonName: "client")
@@ -46,7 +33,7 @@ struct VirtualNetwork {
     var now = Instant.zero
     var delay = Duration.milliseconds(5)
     var lossRate = 0.0
-    var rng = TestRandom(seed: 42)
+    var rng = SplitMix64(seed: 42)
     var inFlight: [(at: Instant, from: TransportAddress, to: TransportAddress, bytes: [UInt8])] = []
     var lost = 0
     /// Datagrams delivered to the relay address that no session accepted.
@@ -54,7 +41,7 @@ struct VirtualNetwork {
 
     @discardableResult
     mutating func addPair(seed: UInt64, clientPort: UInt16, relayTimeouts: Duration = .seconds(30)) throws -> Int {
-        var credentialRNG = TestRandom(seed: seed)
+        var credentialRNG = SplitMix64(seed: seed)
         let relayCredentials = ICECredentials.random(routingPrefix: "r\(seed)", using: &credentialRNG)
         let clientCredentials = ICECredentials.random(using: &credentialRNG)
         let relay = try PeerConnection(

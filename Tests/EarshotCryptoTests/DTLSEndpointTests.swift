@@ -53,7 +53,7 @@ struct DTLSEndpointTests {
     func lossyHandshake(seed: UInt64) throws {
         var link = try makePair()
         link.lossRate = 0.3
-        link.rng = SeededGenerator(seed: seed)
+        link.rng = SplitMix64(seed: seed)
         link.client.start(now: link.now)
         let linkSettled = link.run(until: .seconds(15))
         #expect(linkSettled)
@@ -137,7 +137,7 @@ struct DTLSEndpointTests {
     @Test("garbage datagrams are ignored without a crash and the handshake still completes")
     func garbageDuringHandshake() throws {
         var link = try makePair()
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         link.client.start(now: link.now)
         var garbageSent = 0
         link.clientTap = { datagram in

@@ -1,19 +1,6 @@
 import EarshotCrypto
 import EarshotWire
 
-/// SplitMix64: a small seeded generator so every lossy run is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Two DTLS endpoints joined by a simulated link on virtual time: a fixed one-way delay and seeded random loss.
 /// Nothing sleeps; time jumps to the next delivery or deadline.
 struct VirtualLink {
@@ -22,7 +9,7 @@ struct VirtualLink {
     var now = Instant.zero
     var oneWayDelay = Duration.milliseconds(10)
     var lossRate = 0.0
-    var rng = SeededGenerator(seed: 1)
+    var rng = SplitMix64(seed: 1)
     var inFlight: [(at: Instant, toServer: Bool, bytes: [UInt8])] = []
     var clientEvents: [DTLSEndpoint.Event] = []
     var serverEvents: [DTLSEndpoint.Event] = []

@@ -1,4 +1,5 @@
 import EarshotOpus
+import EarshotWire
 import Testing
 
 /// Malformed input and misuse end in typed errors, never a crash.
@@ -93,7 +94,7 @@ struct OpusErrorTests {
     /// throws an `OpusError` (typed throws guarantee no other error type); nothing crashes.
     @Test("Random bytes never crash the decoder")
     func randomBytes() throws {
-        var generator = SplitMix64(state: 0x0E25_4075)
+        var generator = SplitMix64(seed: 0x0E25_4075)
         let decoder = try OpusDecoder(sampleRate: .hz48000, channels: .stereo)
         var decoded = 0
         var rejected = 0

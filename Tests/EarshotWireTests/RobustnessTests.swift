@@ -17,7 +17,7 @@ struct RobustnessTests {
 
     /// Produces the i-th input: even i random, odd i a mutation of a seed message.
     static func input(_ index: Int, seeds: [[UInt8]], shape: (inout [UInt8]) -> Void,
-                      generator: inout SeededGenerator) -> [UInt8] {
+                      generator: inout SplitMix64) -> [UInt8] {
         if index % 2 == 0 {
             var bytes = generator.bytes(count: Int.random(in: 0...160, using: &generator))
             if Bool.random(using: &generator) { shape(&bytes) }
@@ -35,7 +35,7 @@ struct RobustnessTests {
         ).serialized(integrity: key, fingerprint: true)
         let seeds = [RFC5769.request, RFC5769.ipv4Response, RFC5769.ipv6Response, RFC5769.longTermRequest, built]
             + Self.captured(.stun)
-        var generator = SeededGenerator(seed: 0x5354_554E)
+        var generator = SplitMix64(seed: 0x5354_554E)
         var parsed = 0
         for index in 0..<Self.iterations {
             let bytes = Self.input(index, seeds: seeds, shape: { bytes in
@@ -68,7 +68,7 @@ struct RobustnessTests {
                                                         RTPHeaderExtensionElement(id: 1, data: []),
                                                      ])),
                                    payload: [1, 2, 3]).serialized()] + Self.captured(.rtp)
-        var generator = SeededGenerator(seed: 3550)
+        var generator = SplitMix64(seed: 3550)
         var parsed = 0
         for index in 0..<Self.iterations {
             let bytes = Self.input(index, seeds: seeds, shape: { bytes in
@@ -107,7 +107,7 @@ struct RobustnessTests {
                      hex("82 cb 00 03 00 00 00 01 00 00 00 02 03 62 79 65"),
                      hex("81 cd 00 03 00 00 00 01 00 00 00 02 00 64 00 05"),
                      hex("a1 ce 00 03 00 00 00 01 00 00 00 02 00 00 00 04")] + Self.captured(.rtcp)
-        var generator = SeededGenerator(seed: 4585)
+        var generator = SplitMix64(seed: 4585)
         var parsed = 0
         for index in 0..<Self.iterations {
             let bytes = Self.input(index, seeds: seeds, shape: { bytes in
@@ -130,7 +130,7 @@ struct RobustnessTests {
     @Test func opusAndDemux() throws {
         let seeds: [[UInt8]] = [[0xF8, 1, 2], [0xF9, 1, 2], [0xFA, 1, 9, 8], [0xFB, 0x03, 1, 1, 2, 2, 3, 3],
                                 [0xFB, 0xC2, 0x01, 0x00, 0x55, 0x00], [0xFB, 0x41, 255, 1, 7, 7]]
-        var generator = SeededGenerator(seed: 6716)
+        var generator = SplitMix64(seed: 6716)
         var parsed = 0
         for index in 0..<Self.iterations {
             let bytes = Self.input(index, seeds: seeds, shape: { _ in }, generator: &generator)
@@ -149,7 +149,7 @@ struct RobustnessTests {
     }
 
     @Test func textAndExtensionParsers() {
-        var generator = SeededGenerator(seed: 8285)
+        var generator = SplitMix64(seed: 8285)
         let alphabet = Array("0123456789abcdefABCDEF:.:: x%".utf8)
         for _ in 0..<Self.iterations {
             let length = Int.random(in: 0...20, using: &generator)

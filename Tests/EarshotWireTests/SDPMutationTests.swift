@@ -4,17 +4,6 @@ import Testing
 /// Seeded random mutations of the real captures. The parser must never crash; whatever it accepts must serialize
 /// to text that parses back to the same value; and answering must either succeed or throw a typed error.
 struct SDPMutationTests {
-    /// SplitMix64 (Steele, Lea, Flood 2014): small, fast, and the same sequence on every platform.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Fragments that are likely to hit grammar edges when spliced in.
     static let fragments: [[UInt8]] = [
@@ -116,7 +105,7 @@ struct SDPMutationTests {
     func tenThousandMutationsOfEachCapture(_ name: String) throws {
         let capture = try SDPFixtures.bytes(name)
         let seed = name.utf8.reduce(UInt64(0x5EED)) { $0 &* 31 &+ UInt64($1) }
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         let parameters = SDPFixtures.answerParameters()
         var parsed = 0
         var answered = 0
@@ -158,7 +147,7 @@ struct SDPMutationTests {
 
     /// Random bytes and random SDP-ish lines, not derived from a capture.
     @Test func randomGarbage() {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         for _ in 0..<10_000 {
             let count = Int.random(in: 0...512, using: &random)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
