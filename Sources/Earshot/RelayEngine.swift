@@ -204,8 +204,8 @@ public final class RelayEngine: @unchecked Sendable {
         let peer = session.peer
         while let event = peer.pollEvent() {
             switch event {
-            case .audio(let audio):
-                session.echo(audio, now: now)
+            case .audio:
+                break  // audio goes through the session's zero-copy handler instead
             case .iceConnected(let address):
                 logger.debug("ice nominated", metadata: ["session": "\(session.id)", "address": "\(address)"])
             case .connected:
@@ -227,7 +227,7 @@ public final class RelayEngine: @unchecked Sendable {
             }
         }
         if let socket {
-            while let transmit = peer.pollTransmit() { socket.send(transmit.bytes, to: transmit.destination) }
+            peer.drainTransmits { bytes, destination in socket.send(bytes, to: destination) }
         }
         if peer.isClosed {
             remove(session, now: now)
@@ -249,6 +249,7 @@ public final class RelayEngine: @unchecked Sendable {
     }
 
     private func remove(_ session: RelaySession, now: Instant) {
+        session.detach()
         sessions[session.id] = nil
         byUfrag[session.peer.configuration.localCredentials.ufrag] = nil
         for address in session.routedAddresses where byAddress[address] == session.id { byAddress[address] = nil }

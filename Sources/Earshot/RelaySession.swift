@@ -31,14 +31,20 @@ final class RelaySession {
         self.negotiated = negotiated
         self.createdAt = createdAt
         self.remoteCandidateCount = userAgentCandidates
+        peer.audioHandler = { [unowned self] packet in self.echo(packet) }
     }
+
+    /// Breaks the handler's reference back to this session when it ends.
+    func detach() { peer.audioHandler = nil }
 
     /// The built-in echo in passthrough form: the client's Opus packet goes straight back, re-stamped under the
     /// relay's own SSRC, sequence numbers and timestamps (the peer connection numbers and offsets them).
-    func echo(_ audio: PeerConnection.ReceivedAudio, now: Instant) {
+    func echo(_ audio: borrowing PeerConnection.AudioPacketView) {
         let origin = echoOrigin ?? audio.timestamp
         echoOrigin = origin
-        if peer.sendAudio(payload: audio.payload, timestamp: audio.timestamp &- origin, marker: audio.marker, now: now) {
+        if peer.sendAudio(
+            payload: audio.payload, timestamp: audio.timestamp &- origin, marker: audio.marker, now: audio.arrival)
+        {
             echoedPackets += 1
         }
     }

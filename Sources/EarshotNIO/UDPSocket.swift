@@ -83,6 +83,11 @@ public final class UDPSocket: @unchecked Sendable {
 
     /// Queues a datagram; it leaves at the next `flush()`.
     public func send(_ bytes: [UInt8], to destination: TransportAddress) {
+        bytes.withUnsafeBytes { send($0, to: destination) }
+    }
+
+    /// Queues a datagram copied from `bytes`; it leaves at the next `flush()`.
+    public func send(_ bytes: UnsafeRawBufferPointer, to destination: TransportAddress) {
         eventLoop.preconditionInEventLoop()
         var buffer = channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)

@@ -50,6 +50,38 @@ struct PeerConnectionTests {
         #expect(net.pairs[0].relay.receiveStatistics.packetsLost == 0)
     }
 
+    @Test("zero-copy path: audio to a handler that echoes, transmits drained in place")
+    func zeroCopyEcho() throws {
+        var net = VirtualNetwork()
+        try net.addPair(seed: 21, clientPort: 21)
+        net.pairs[0].echo = false
+        let relay = net.pairs[0].relay
+        var handled = 0
+        relay.audioHandler = { [unowned relay] packet in
+            handled += 1
+            #expect(packet.payload.count == 80)
+            relay.sendAudio(payload: packet.payload, timestamp: packet.timestamp, now: packet.arrival)
+        }
+        net.run(until: .zero + .seconds(3), every: .milliseconds(20), tick: sendTick)
+        #expect(handled > 100)
+        #expect(net.pairs[0].relayEvents.audioPackets.isEmpty)
+        let echoed = net.pairs[0].clientEvents.audioPackets
+        #expect(echoed.count >= handled - 1)
+        #expect(echoed.first?.payload == payload(0))
+        // drainTransmits hands out exactly what pollTransmit would.
+        relay.sendAudio(payload: payload(7), timestamp: 1, now: net.now)
+        relay.sendAudio(payload: payload(8), timestamp: 2, now: net.now)
+        var drained: [[UInt8]] = []
+        relay.drainTransmits { bytes, destination in
+            drained.append(Array(bytes))
+            #expect(destination == net.pairs[0].clientAddress)
+        }
+        #expect(drained.count == 2)
+        #expect(drained.allSatisfy { $0.count == 12 + 80 + 16 })
+        #expect(relay.pollTransmit() == nil)
+        relay.audioHandler = nil
+    }
+
     @Test("30 % loss in both directions: ICE and DTLS retransmit until connected; media flows",
           arguments: [UInt64(3), 4, 5, 6])
     func lossyConnect(seed: UInt64) throws {

@@ -144,6 +144,18 @@ public final class PeerConnection {
         public var arrival: Instant
     }
 
+    /// A received audio packet whose payload is borrowed from the receive buffer (see `audioHandler`).
+    public struct AudioPacketView: ~Copyable {
+        public let payload: UnsafeRawBufferPointer
+        public let payloadType: UInt8
+        public let sequenceNumber: UInt16
+        public let extendedSequenceNumber: Int64
+        public let timestamp: UInt32
+        public let marker: Bool
+        public let ssrc: UInt32
+        public let arrival: Instant
+    }
+
     public enum Event: Sendable {
         /// ICE nominated `address` (the first time, or a new address after a change).
         case iceConnected(TransportAddress)
@@ -178,8 +190,16 @@ public final class PeerConnection {
     private var iceDone = false
     private var dtlsAddress: TransportAddress?
 
-    private var transmits: [Transmit] = []
+    /// Queued datagrams: their bytes back to back in one arena, and where each one starts and goes. Both keep
+    /// their capacity, so the steady path queues without allocating.
+    private var transmitArena: [UInt8] = []
+    private var transmitRecords: [(start: Int, count: Int, destination: TransportAddress)] = []
     private var transmitHead = 0
+
+    /// The zero-copy audio path: when set, each received audio packet is handed here, its payload borrowed from
+    /// the receive buffer for the duration of the call, instead of being copied into an `.audio` event. The
+    /// handler may call `sendAudio` (the relay's echo does).
+    public var audioHandler: ((borrowing AudioPacketView) -> Void)?
     private var events: [Event] = []
     private var eventHead = 0
 
@@ -394,6 +414,15 @@ public final class PeerConnection {
             sequenceNumber: layout.sequenceNumber, timestamp: layout.timestamp, arrival: now)
         statistics.rtpPacketsReceived += 1
         statistics.payloadBytesReceived += layout.payloadRange.count
+        if let audioHandler {
+            audioHandler(
+                AudioPacketView(
+                    payload: UnsafeRawBufferPointer(rebasing: bytes[layout.payloadRange]),
+                    payloadType: layout.payloadType, sequenceNumber: layout.sequenceNumber,
+                    extendedSequenceNumber: extended, timestamp: layout.timestamp, marker: layout.marker,
+                    ssrc: layout.ssrc, arrival: now))
+            return
+        }
         events.append(
             .audio(
                 ReceivedAudio(
@@ -514,7 +543,7 @@ public final class PeerConnection {
         }
         switch result {
         case .success(let length):
-            enqueue(Array(sendBuffer[0..<length]), to: destination)
+            sendBuffer.withUnsafeBytes { enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<length]), to: destination) }
             statistics.rtpPacketsSent += 1
             statistics.payloadBytesSent += payload.count
             lastSent = (rtpTimestamp, now)
@@ -550,16 +579,39 @@ public final class PeerConnection {
 
     // MARK: - Outputs
 
+    /// The next datagram to send, copied out of the queue (convenient; `drainTransmits` avoids the copy).
     public func pollTransmit() -> Transmit? {
-        guard transmitHead < transmits.count else {
-            if !transmits.isEmpty {
-                transmits.removeAll(keepingCapacity: true)
-                transmitHead = 0
-            }
+        guard transmitHead < transmitRecords.count else {
+            resetTransmitQueue()
             return nil
         }
-        defer { transmitHead += 1 }
-        return transmits[transmitHead]
+        let record = transmitRecords[transmitHead]
+        transmitHead += 1
+        return Transmit(
+            bytes: Array(transmitArena[record.start..<(record.start + record.count)]), destination: record.destination)
+    }
+
+    /// Hands every queued datagram to `body` without copying (the bytes are valid only during the call), then
+    /// empties the queue.
+    public func drainTransmits(_ body: (UnsafeRawBufferPointer, TransportAddress) -> Void) {
+        guard transmitHead < transmitRecords.count else {
+            resetTransmitQueue()
+            return
+        }
+        transmitArena.withUnsafeBytes { arena in
+            for record in transmitRecords[transmitHead...] {
+                body(UnsafeRawBufferPointer(rebasing: arena[record.start..<(record.start + record.count)]), record.destination)
+            }
+        }
+        transmitHead = transmitRecords.count
+        resetTransmitQueue()
+    }
+
+    private func resetTransmitQueue() {
+        guard !transmitRecords.isEmpty else { return }
+        transmitRecords.removeAll(keepingCapacity: true)
+        transmitArena.removeAll(keepingCapacity: true)
+        transmitHead = 0
     }
 
     public func pollEvent() -> Event? {
@@ -577,13 +629,18 @@ public final class PeerConnection {
     // MARK: - Internals
 
     private func enqueue(_ bytes: [UInt8], to destination: TransportAddress) {
-        guard transmits.count - transmitHead < configuration.transmitQueueLimit else {
+        bytes.withUnsafeBytes { enqueue($0, to: destination) }
+    }
+
+    private func enqueue(_ bytes: UnsafeRawBufferPointer, to destination: TransportAddress) {
+        guard transmitRecords.count - transmitHead < configuration.transmitQueueLimit else {
             statistics.drops.transmitQueueFull += 1
             return
         }
         statistics.datagramsSent += 1
         statistics.bytesSent += bytes.count
-        transmits.append(Transmit(bytes: bytes, destination: destination))
+        transmitRecords.append((transmitArena.count, bytes.count, destination))
+        transmitArena.append(contentsOf: bytes)
     }
 
     private func drainDTLS(now: Instant, closing: Bool = false) {
