@@ -124,7 +124,7 @@ public final class ClientSession: @unchecked Sendable {
             configuration: configuration, resource: resource, socket: socket, peer: peer, now: now)
         try await socket.eventLoop.submit {
             box.session = session
-            session.timer = LoopTimer(eventLoop: socket.eventLoop) { now in session.timerFired(now: now) }
+            session.timer = LoopTimer(eventLoop: socket.eventLoop) { [weak session] now in session?.timerFired(now: now) }
             session.drive(now: .now())
         }.get()
         return session
@@ -194,8 +194,8 @@ public final class ClientSession: @unchecked Sendable {
         eventLoop.execute { [self] in
             guard pacer == nil else { return }
             let interval = TimeAmount.nanoseconds(configuration.frameDuration.nanosecondsClamped)
-            pacer = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [self] _ in
-                sendNext(now: .now())
+            pacer = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [weak self] _ in
+                self?.sendNext(now: .now())
             }
         }
     }
@@ -208,6 +208,7 @@ public final class ClientSession: @unchecked Sendable {
             peer.close(reason: .local("client hung up"), now: .now())
             drive(now: .now())
             timer?.cancel()
+            timer = nil
         }.get()
         if deleteResource, !resource.isEmpty {
             var headers: [(String, String)] = []
@@ -303,7 +304,8 @@ public enum ClientError: Error, CustomStringConvertible {
 
 /// Hands the socket's datagrams to the session once it exists (the socket is bound before the offer is made).
 private final class ReceiverBox: UDPDatagramReceiver, @unchecked Sendable {
-    var session: ClientSession?
+    /// Weak: the caller owns the session; the socket's handler must not keep it alive.
+    weak var session: ClientSession?
     func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress, now: Instant) {
         session?.receive(datagram, from: source, now: now)
     }
