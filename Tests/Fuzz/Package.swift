@@ -2,7 +2,7 @@
 // libFuzzer targets for Earshot's wire parsers, kept in their own package so the main build and `swift test` never
 // see them. Each target is one parser's property check from `WireFuzzChecks` behind a libFuzzer entry point.
 // Run from this folder: `./run.sh` (all targets), or build one with
-// `swift build -c debug --product FuzzSTUN --sanitize fuzzer --sanitize address --scratch-path .build-fuzz`
+// `swift build -c release --product FuzzSTUN --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz`
 // (see Docs/fuzzing.md).
 import PackageDescription
 

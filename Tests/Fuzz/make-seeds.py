@@ -59,19 +59,28 @@ def stun_attribute(kind_, value):
     return struct.pack('!HH', kind_, len(value)) + value + b'\0' * (-len(value) % 4)
 
 
-def stun_message(message_type, transaction, attributes, key=None, fingerprint=False, sha256_key=None):
-    """A STUN message; MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT computed as RFC 8489 §14.5-14.7 say."""
+def stun_message(message_type, transaction, attributes, key=None, fingerprint=False, sha256_key=None,
+                 sha256_first=True):
+    """A STUN message; MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT computed as RFC 8489 §14.5-14.7 say, the two
+    integrity attributes in the order asked for (RFC 8489 keeps MESSAGE-INTEGRITY-SHA256 after MESSAGE-INTEGRITY
+    and ignores a MESSAGE-INTEGRITY after MESSAGE-INTEGRITY-SHA256)."""
     body = b''.join(attributes)
 
     def header(extra):
         return struct.pack('!HHI', message_type, len(body) + extra, COOKIE) + transaction
 
-    if sha256_key is not None:
-        mac = hmac.new(sha256_key, header(36) + body, hashlib.sha256).digest()
-        body += stun_attribute(0x001C, mac)
-    if key is not None:
-        mac = hmac.new(key, header(24) + body, hashlib.sha1).digest()
-        body += stun_attribute(0x0008, mac)
+    def add_sha256():
+        nonlocal body
+        if sha256_key is not None:
+            body += stun_attribute(0x001C, hmac.new(sha256_key, header(36) + body, hashlib.sha256).digest())
+
+    def add_sha1():
+        nonlocal body
+        if key is not None:
+            body += stun_attribute(0x0008, hmac.new(key, header(24) + body, hashlib.sha1).digest())
+
+    for add in ((add_sha256, add_sha1) if sha256_first else (add_sha1, add_sha256)):
+        add()
     if fingerprint:
         crc = zlib.crc32(header(8) + body) ^ 0x5354554E
         body += stun_attribute(0x8028, struct.pack('!I', crc))
@@ -135,6 +144,9 @@ def stun_seeds():
             stun_attribute(0x0014, b'example.org'),
             stun_attribute(0x0015, b'nonce-value'),
         ], sha256_key=RFC5769_PASSWORD, key=RFC5769_PASSWORD, fingerprint=True),
+        'hand-integrity-then-sha256': stun_message(0x0001, transaction, [
+            stun_attribute(0x0006, b'abcd:efgh'),
+        ], key=RFC5769_PASSWORD, sha256_key=RFC5769_PASSWORD, sha256_first=False, fingerprint=True),
         'hand-binding-indication': stun_message(0x0011, transaction, [], fingerprint=True),
     }
     return seeds

@@ -122,6 +122,10 @@ public enum WireFuzzChecks {
             try require(failure(of: integrityCheck) == .integrityMissing,
                         "verifyIntegrity gave \(integrityCheck) for a message without MESSAGE-INTEGRITY")
         }
+        if case .success = integrityCheck {
+            try require(message.messageIntegrity != nil,
+                        "verifyIntegrity accepted a MESSAGE-INTEGRITY that the parser ignores")
+        }
         if case .success = integritySHA256Check {
             try require(message.attributes.contains { $0.type == .messageIntegritySHA256 },
                         "verifyIntegritySHA256 succeeded without MESSAGE-INTEGRITY-SHA256")
