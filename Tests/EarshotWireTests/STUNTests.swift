@@ -295,6 +295,37 @@ struct STUNBuildTests {
         #expect(throws: STUNError.badIntegrity) { try STUNMessage.verifyIntegritySHA256(of: bytes, key: key) }
         #expect(throws: STUNError.integrityMissing) { try STUNMessage.verifyIntegritySHA256(of: RFC5769.request, key: key) }
     }
+
+    /// Found by fuzzing (Tests/Fuzz/Crashers/FuzzSTUN/crash-8e21554e…): RFC 8489 §14.6 ignores what follows
+    /// MESSAGE-INTEGRITY-SHA256 except FINGERPRINT, so the parser drops a MESSAGE-INTEGRITY there; the verifier
+    /// must not accept it either.
+    @Test func integrityAfterIntegritySHA256IsNotVerified() throws {
+        // USERNAME, a 16-byte attribute 0x001C (MESSAGE-INTEGRITY-SHA256, written as an opaque value), then a
+        // MESSAGE-INTEGRITY that is a valid HMAC-SHA1 over everything before it.
+        let message = STUNMessage.bindingRequest(
+            transactionID: id, attributes: [.username("a:b"), .other(type: 0x001C, value: [UInt8](repeating: 7, count: 16))])
+        let bytes = try message.serialized(integrity: key)
+        let parsed = try STUNMessage(parsing: bytes)
+        #expect(parsed.messageIntegrity == nil)
+        #expect(parsed.attributes.last == .messageIntegritySHA256([UInt8](repeating: 7, count: 16)))
+        #expect(throws: STUNError.integrityMissing) { try STUNMessage.verifyIntegrity(of: bytes, key: key) }
+        // The same MESSAGE-INTEGRITY without the attribute before it verifies.
+        try STUNMessage.verifyIntegrity(
+            of: try STUNMessage.bindingRequest(transactionID: id, attributes: [.username("a:b")]).serialized(integrity: key),
+            key: key)
+    }
+
+    /// Found by fuzzing (Tests/Fuzz/Crashers/FuzzSTUN/crash-10f8c8b2…): the USERNAME the router peeks at must be
+    /// the one the parser keeps, so a USERNAME after MESSAGE-INTEGRITY-SHA256 is not peeked either.
+    @Test func peekStopsAtIntegritySHA256() throws {
+        let sha256 = STUNAttribute.other(type: 0x001C, value: [UInt8](repeating: 7, count: 16))
+        let after = try STUNMessage.bindingRequest(transactionID: id, attributes: [sha256, .username("a:b")]).serialized()
+        #expect(try STUNMessage(parsing: after).username == nil)
+        #expect(STUNMessage.peekBindingRequestUsername(after) == nil)
+        let before = try STUNMessage.bindingRequest(transactionID: id, attributes: [.username("a:b"), sha256]).serialized()
+        #expect(try STUNMessage(parsing: before).username == "a:b")
+        #expect(STUNMessage.peekBindingRequestUsername(before) == "a:b")
+    }
 }
 
 @Suite("STUN: malformed messages")

@@ -31,10 +31,14 @@ extension STUNMessage {
     ///
     /// RFC 8489 §14.5: the HMAC-SHA1 covers the message up to the attribute, with the header length
     /// rewritten to end just after MESSAGE-INTEGRITY (so attributes after it, such as FINGERPRINT, are
-    /// excluded). Throws ``STUNError/integrityMissing`` if there is none, ``STUNError/badIntegrity`` if it
-    /// does not match, or a header/attribute error if the message is malformed.
+    /// excluded). A MESSAGE-INTEGRITY after MESSAGE-INTEGRITY-SHA256 is ignored, as the parser ignores it
+    /// (RFC 8489 §14.6). Throws ``STUNError/integrityMissing`` if there is none, ``STUNError/badIntegrity``
+    /// if it does not match, or a header/attribute error if the message is malformed.
     public static func verifyIntegrity(of bytes: UnsafeRawBufferPointer, key: STUNIntegrityKey) throws(STUNError) {
-        guard let (start, stored) = try findAttribute(STUNAttributeType.messageIntegrity.rawValue, in: bytes) else {
+        guard let (start, stored) = try findAttribute(
+            STUNAttributeType.messageIntegrity.rawValue, in: bytes,
+            before: STUNAttributeType.messageIntegritySHA256.rawValue)
+        else {
             throw .integrityMissing
         }
         guard stored.count == 20 else { throw .badAttributeValue(type: STUNAttributeType.messageIntegrity.rawValue) }
@@ -90,15 +94,16 @@ extension STUNMessage {
         try withRawBytes(bytes) { (raw) throws(STUNError) in try verifyFingerprint(of: raw) }
     }
 
-    /// The start offset and value range of the first attribute of `type`, after checking the header.
+    /// The start offset and value range of the first attribute of `type`, after checking the header; `nil`
+    /// if there is none, or none before the first attribute of type `stop`.
     static func findAttribute(
-        _ type: UInt16, in bytes: UnsafeRawBufferPointer
+        _ type: UInt16, in bytes: UnsafeRawBufferPointer, before stop: UInt16? = nil
     ) throws(STUNError) -> (start: Int, value: Range<Int>)? {
         _ = try checkHeader(bytes)
         var found: (Int, Range<Int>)?
         try walkAttributes(bytes) { (attributeType, value, start) throws(STUNError) -> Bool in
             if attributeType == type { found = (start, value); return false }
-            return true
+            return attributeType != stop
         }
         return found
     }

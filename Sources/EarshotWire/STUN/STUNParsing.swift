@@ -209,7 +209,8 @@ extension STUNMessage {
 
     /// The byte range of the USERNAME value of a Binding request, found without building a message:
     /// for a router that maps the local ufrag (after the colon) to a session. `nil` if `bytes` is not a
-    /// well-formed Binding request header, has no USERNAME before MESSAGE-INTEGRITY, or an attribute
+    /// well-formed Binding request header, has no USERNAME before MESSAGE-INTEGRITY or
+    /// MESSAGE-INTEGRITY-SHA256 (after which the parser ignores it, RFC 8489 §14.5–14.6), or an attribute
     /// overflows. Integrity is not checked.
     public static func peekBindingRequestUsername(_ bytes: UnsafeRawBufferPointer) -> Range<Int>? {
         guard hasValidHeader(bytes), bytes.loadBigEndianUInt16(at: 0) == STUNMessageType.bindingRequest.rawValue
@@ -219,6 +220,7 @@ extension STUNMessage {
             try walkAttributes(bytes) { (type, range, _) throws(STUNError) -> Bool in
                 if type == STUNAttributeType.username.rawValue { found = range; return false }
                 return type != STUNAttributeType.messageIntegrity.rawValue
+                    && type != STUNAttributeType.messageIntegritySHA256.rawValue
             }
         } catch {
             return nil

@@ -1,0 +1,12 @@
+import EarshotWire
+
+/// libFuzzer entry point: runs `WireFuzzChecks.rtcp` on each input; a property violation is reported as a crash.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    do {
+        try WireFuzzChecks.rtcp(UnsafeRawBufferPointer(start: data, count: size))
+    } catch {
+        fatalError("FuzzRTCP: \(error)")
+    }
+    return 0
+}
