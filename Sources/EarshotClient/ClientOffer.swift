@@ -55,10 +55,9 @@ public enum ClientOffer {
         guard let audio = session.media.first(where: { $0.type == .audio && !$0.isRejected }) else {
             throw .badAnswer("no accepted audio section")
         }
-        guard let ufrag = audio.iceUfrag ?? session.attributes.iceUfrag,
-            let password = audio.icePwd ?? session.attributes.icePwd
+        guard let ufrag = audio.iceUfrag ?? session.iceUfrag, let password = audio.icePwd ?? session.icePwd
         else { throw .badAnswer("no ICE credentials") }
-        let fingerprints = (audio.fingerprints.isEmpty ? session.attributes.fingerprints : audio.fingerprints)
+        let fingerprints = (audio.fingerprints.isEmpty ? session.fingerprints : audio.fingerprints)
             .compactMap { CertificateFingerprint(sdpValue: $0.description) }
         guard !fingerprints.isEmpty else { throw .badAnswer("no usable fingerprint") }
         guard let candidate = audio.candidates.first(where: { $0.transport == .udp && $0.component == 1 }),
@@ -75,19 +74,5 @@ extension IPAddress {
     var isIPv6: Bool {
         if case .v6 = self { return true }
         return false
-    }
-}
-
-extension [SDPAttribute] {
-    var iceUfrag: String? {
-        for case .iceUfrag(let value) in self { return value }
-        return nil
-    }
-    var icePwd: String? {
-        for case .icePwd(let value) in self { return value }
-        return nil
-    }
-    var fingerprints: [SDPFingerprint] {
-        compactMap { if case .fingerprint(let f) = $0 { f } else { nil } }
     }
 }

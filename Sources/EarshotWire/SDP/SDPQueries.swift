@@ -2,12 +2,15 @@
 // `SessionDescription` ones taking a media section fall back to the session level where the RFCs allow an attribute
 // at both levels (ice-ufrag, ice-pwd, ice-options, fingerprint, setup, direction, extmap, c=).
 
-extension MediaDescription {
-    public var mid: String? {
-        for case .mid(let mid) in attributes { return mid }
-        return nil
-    }
+/// A session or media section: both carry attributes, and several attributes may stand at either level.
+public protocol SDPAttributeCarrier {
+    var attributes: [SDPAttribute] { get }
+}
 
+extension MediaDescription: SDPAttributeCarrier {}
+extension SessionDescription: SDPAttributeCarrier {}
+
+extension SDPAttributeCarrier {
     public var iceUfrag: String? {
         for case .iceUfrag(let value) in attributes { return value }
         return nil
@@ -24,6 +27,7 @@ extension MediaDescription {
         return options
     }
 
+    /// The fingerprints at this level (Firefox puts its fingerprint at session level, Chromium at media level).
     public var fingerprints: [SDPFingerprint] {
         var result: [SDPFingerprint] = []
         for case .fingerprint(let fingerprint) in attributes { result.append(fingerprint) }
@@ -35,9 +39,22 @@ extension MediaDescription {
         return nil
     }
 
-    /// The media-level direction attribute, if any (see `SessionDescription.direction(for:)`).
+    /// The direction attribute at this level, if any (see `SessionDescription.direction(for:)`).
     public var direction: SDPDirection? {
         for case .direction(let direction) in attributes { return direction }
+        return nil
+    }
+
+    public var extensionMaps: [SDPExtensionMap] {
+        var result: [SDPExtensionMap] = []
+        for case .extensionMap(let map) in attributes { result.append(map) }
+        return result
+    }
+}
+
+extension MediaDescription {
+    public var mid: String? {
+        for case .mid(let mid) in attributes { return mid }
         return nil
     }
 
@@ -80,12 +97,6 @@ extension MediaDescription {
         where feedback.payloadType == nil || feedback.payloadType == payloadType {
             result.append(feedback)
         }
-        return result
-    }
-
-    public var extensionMaps: [SDPExtensionMap] {
-        var result: [SDPExtensionMap] = []
-        for case .extensionMap(let map) in attributes { result.append(map) }
         return result
     }
 
@@ -158,45 +169,6 @@ extension SessionDescription {
     /// The BUNDLE group that contains `mid`, if any.
     public func bundleGroup(containing mid: String) -> SDPGroup? {
         bundleGroups.first { $0.identificationTags.contains(mid) }
-    }
-
-    public var iceUfrag: String? {
-        for case .iceUfrag(let value) in attributes { return value }
-        return nil
-    }
-
-    public var icePwd: String? {
-        for case .icePwd(let value) in attributes { return value }
-        return nil
-    }
-
-    public var iceOptions: [String] {
-        var options: [String] = []
-        for case .iceOptions(let values) in attributes { options += values }
-        return options
-    }
-
-    /// Session-level fingerprints (Firefox puts its fingerprint here).
-    public var fingerprints: [SDPFingerprint] {
-        var result: [SDPFingerprint] = []
-        for case .fingerprint(let fingerprint) in attributes { result.append(fingerprint) }
-        return result
-    }
-
-    public var setup: SDPSetupRole? {
-        for case .setup(let role) in attributes { return role }
-        return nil
-    }
-
-    public var direction: SDPDirection? {
-        for case .direction(let direction) in attributes { return direction }
-        return nil
-    }
-
-    public var extensionMaps: [SDPExtensionMap] {
-        var result: [SDPExtensionMap] = []
-        for case .extensionMap(let map) in attributes { result.append(map) }
-        return result
     }
 
     /// Media-level ice-ufrag, else session-level (RFC 8839 §5.4).
