@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EarshotCrypto", targets: ["EarshotCrypto"]),
         .library(name: "EarshotOpus", targets: ["EarshotOpus"]),
         .library(name: "EarshotCore", targets: ["EarshotCore"]),
+        .library(name: "EarshotAudio", targets: ["EarshotAudio"]),
         .library(name: "Earshot", targets: ["Earshot"]),
     ],
     dependencies: [
@@ -45,6 +46,19 @@ let package = Package(
         // The sans-IO core: ICE-lite, the peer connection state machine, RTP/RTCP bookkeeping. No sockets, no clocks.
         .target(name: "EarshotCore", dependencies: ["EarshotWire", "EarshotCrypto"], swiftSettings: strict),
 
+        // Network impairment models on virtual time (delay, jitter, loss, reordering): used by the jitter buffer
+        // simulations and by the benchmark's impaired links. Pure Swift, seeded, no clock.
+        .target(name: "EarshotImpairment", dependencies: ["EarshotWire"], swiftSettings: strict),
+
+        // The audio pipeline, sans-IO: the uplink jitter buffer (decode, FEC, concealment, time stretching) and the
+        // downlink pacer (re-framing, encoding, clear, marks). Time is a parameter.
+        .target(name: "EarshotAudio", dependencies: ["EarshotWire", "EarshotOpus"], swiftSettings: strict),
+
+        // Replays of the audio pipeline over modelled networks on virtual time (the jitter buffer report).
+        .target(
+            name: "EarshotSimulation", dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotOpus", "EarshotWire"],
+            swiftSettings: strict),
+
         // I/O at the edge: the one UDP socket, routing datagrams to sessions, one timer per event loop.
         .target(
             name: "EarshotNIO",
@@ -60,7 +74,7 @@ let package = Package(
         .target(
             name: "Earshot",
             dependencies: [
-                "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotAudio",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,7 +97,8 @@ let package = Package(
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
+                "EarshotAudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,6 +108,9 @@ let package = Package(
         .testTarget(name: "EarshotWireTests", dependencies: ["EarshotWire"]),
         .testTarget(name: "EarshotCryptoTests", dependencies: ["EarshotCrypto"]),
         .testTarget(name: "EarshotOpusTests", dependencies: ["EarshotOpus", "EarshotWire"]),
+        .testTarget(
+            name: "EarshotAudioTests",
+            dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotSimulation", "EarshotOpus", "EarshotWire"]),
         .testTarget(name: "EarshotCoreTests", dependencies: ["EarshotCore", "EarshotCrypto", "EarshotWire"]),
         .testTarget(
             name: "EarshotTests",
