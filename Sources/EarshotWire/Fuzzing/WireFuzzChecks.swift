@@ -600,5 +600,9 @@ public enum WireFuzzChecks {
         } else {
             try require(trailing == 0 && layout.paddingLength == 0, "code \(code) with padding")
         }
+        // The LBRR probe reads the range coder within the first frame only (past its end it reads zeros), and a
+        // CELT-only packet is never flagged.
+        let carriesFEC = layout.firstFrameCarriesFEC(in: bytes)
+        try require(!carriesFEC || layout.toc.mode != .celt, "a CELT-only packet flagged as carrying FEC")
     }
 }
