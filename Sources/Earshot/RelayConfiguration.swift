@@ -22,6 +22,8 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var nodeID: String = "e0"
     /// Ended sessions kept for `GET /v1/sessions/{id}`.
     public var endedSessionsKept: Int = 256
+    /// The audio pipeline: codec path, jitter buffer profile, the model's PCM format, the downlink encoder.
+    public var audio = AudioConfiguration()
 
     public init() {}
 }

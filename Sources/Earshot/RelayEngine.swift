@@ -161,13 +161,18 @@ public final class RelayEngine: @unchecked Sendable {
         } catch {
             throw .internalError(error.description)
         }
-        let session = RelaySession(
-            id: id, number: number, peer: peer, negotiated: negotiated, createdAt: now,
-            userAgentCandidates: negotiated.remoteCandidates.count)
+        let session: RelaySession
+        do {
+            session = try RelaySession(
+                id: id, number: number, peer: peer, negotiated: negotiated, createdAt: now,
+                userAgentCandidates: negotiated.remoteCandidates.count, audio: configuration.audio)
+        } catch {
+            throw .internalError("audio pipeline: \(error)")
+        }
         sessions[id] = session
         byUfrag[local.ufrag] = id
         counters.sessionsCreated += 1
-        deadlines.set(id, deadline: peer.nextDeadline)
+        deadlines.set(id, deadline: session.nextDeadline)
         armTimer()
         logger.info(
             "session started",
@@ -233,7 +238,7 @@ public final class RelayEngine: @unchecked Sendable {
             remove(session, now: now)
         } else {
             syncAddresses(of: session)
-            deadlines.set(session.id, deadline: peer.nextDeadline)
+            deadlines.set(session.id, deadline: session.nextDeadline)
         }
     }
 
@@ -278,7 +283,7 @@ public final class RelayEngine: @unchecked Sendable {
     private func timerFired(now: Instant) {
         for id in deadlines.popDue(now: now) {
             guard let session = sessions[id] else { continue }
-            session.peer.handleTimeout(now: now)
+            session.handleTimeout(now: now)
             process(session, now: now)
         }
         socket?.flush()

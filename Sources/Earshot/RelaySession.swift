@@ -1,3 +1,4 @@
+public import EarshotAudio
 public import EarshotCore
 public import EarshotCrypto
 public import EarshotWire
@@ -17,25 +18,89 @@ final class RelaySession {
     var closeReason: PeerConnection.CloseReason?
     var routedAddresses: Set<TransportAddress> = []
 
+    let audio: AudioConfiguration
+
     /// Echo: the first received RTP timestamp, so the echo's timestamps start at 0 on our own timeline.
     private var echoOrigin: UInt32?
     private(set) var echoedPackets = 0
 
+    /// The transcoding path (nil in passthrough): uplink jitter buffer, downlink pacer, and the client's SSRC
+    /// (a new one restarts the jitter buffer's timeline).
+    private let jitterBuffer: JitterBuffer?
+    private let pacer: DownlinkPacer?
+    private var uplinkSSRC: UInt32?
+    private(set) var framesToModel = 0
+    private(set) var framesFromModel = 0
+
     init(
         id: String, number: UInt32, peer: PeerConnection, negotiated: NegotiatedAudio, createdAt: Instant,
-        userAgentCandidates: Int
-    ) {
+        userAgentCandidates: Int, audio: AudioConfiguration
+    ) throws {
         self.id = id
         self.number = number
         self.peer = peer
         self.negotiated = negotiated
         self.createdAt = createdAt
         self.remoteCandidateCount = userAgentCandidates
-        peer.audioHandler = { [unowned self] packet in self.echo(packet) }
+        self.audio = audio
+        switch audio.codecPath {
+        case .passthrough:
+            jitterBuffer = nil
+            pacer = nil
+        case .transcode:
+            jitterBuffer = try JitterBuffer(configuration: audio.jitterBuffer)
+            pacer = try DownlinkPacer(configuration: audio.pacer)
+        }
+        peer.audioHandler = { [unowned self] packet in self.receive(packet) }
     }
 
     /// Breaks the handler's reference back to this session when it ends.
     func detach() { peer.audioHandler = nil }
+
+    /// The earliest instant the session wants to be woken: the peer connection's timers, the jitter buffer's
+    /// playout or reorder deadline, the pacer's next frame.
+    var nextDeadline: Instant? {
+        [peer.nextDeadline, jitterBuffer?.nextDeadline, pacer?.nextDeadline].compactMap { $0 }.min()
+    }
+
+    /// Runs the session's timers at `now`.
+    func handleTimeout(now: Instant) {
+        peer.handleTimeout(now: now)
+        runAudio(now: now)
+    }
+
+    private func receive(_ packet: borrowing PeerConnection.AudioPacketView) {
+        guard let jitterBuffer else {
+            echo(packet)
+            return
+        }
+        if uplinkSSRC != packet.ssrc {
+            if uplinkSSRC != nil { jitterBuffer.reset() }
+            uplinkSSRC = packet.ssrc
+        }
+        jitterBuffer.insert(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp,
+                            payload: packet.payload, arrival: packet.arrival)
+        runAudio(now: packet.arrival)
+    }
+
+    /// Moves audio through the transcoding path: frames out of the jitter buffer go to the model (the echo hands
+    /// them straight to the pacer), and the pacer's due frames go to the client.
+    private func runAudio(now: Instant) {
+        guard let jitterBuffer, let pacer else { return }
+        while let frame = jitterBuffer.poll(now: now) {
+            framesToModel += 1
+            // The echo model: the PCM it is given is the PCM it answers with.
+            _ = frame.samples.withUnsafeBufferPointer { pacer.enqueue($0, response: nil, now: now) }
+            framesFromModel += 1
+        }
+        while let frame = pacer.poll(now: now) {
+            if peer.sendAudio(payload: frame.payload, timestamp: frame.rtpTimestamp, marker: frame.marker, now: now) {
+                echoedPackets += 1
+            }
+        }
+        // The echo does not use marks or truncation reports; the queue is drained so it never fills.
+        while pacer.pollEvent() != nil {}
+    }
 
     /// The built-in echo in passthrough form: the client's Opus packet goes straight back, re-stamped under the
     /// relay's own SSRC, sequence numbers and timestamps (the peer connection numbers and offsets them).
@@ -86,7 +151,10 @@ final class RelaySession {
                 rtcpPacketsReceived: stats.rtcpPacketsReceived, rtcpPacketsSent: stats.rtcpPacketsSent),
             roundTripTime: peer.roundTripTime.map { $0.seconds },
             drops: .init(stats.drops, ice: peer.liteAgent?.statistics),
-            model: .init(name: "echo", codecPath: "passthrough", packetsEchoed: echoedPackets)
+            model: .init(name: "echo", codecPath: audio.codecPath.rawValue, packetsEchoed: echoedPackets,
+                         framesToModel: framesToModel, framesFromModel: framesFromModel),
+            jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
+            downlink: pacer?.statistics
         )
     }
 }
@@ -111,6 +179,10 @@ public struct SessionInfo: Codable, Sendable, Hashable {
     public var roundTripTime: Double?
     public var drops: Drops
     public var model: Model
+    /// The uplink jitter buffer (transcoding path only).
+    public var jitterBuffer: JitterBufferInfo?
+    /// The downlink pacer (transcoding path only).
+    public var downlink: DownlinkStatistics?
 
     public struct Codec: Codable, Sendable, Hashable {
         public var mimeType: String
@@ -182,5 +254,19 @@ public struct SessionInfo: Codable, Sendable, Hashable {
         public var name: String
         public var codecPath: String
         public var packetsEchoed: Int
+        /// PCM frames handed to the model, and taken from it (transcoding path).
+        public var framesToModel: Int
+        public var framesFromModel: Int
+    }
+
+    /// The uplink jitter buffer under W3C webrtc-stats names (`RTCInboundRtpStreamStats`), plus the profile.
+    public struct JitterBufferInfo: Codable, Sendable, Hashable {
+        public var profile: String
+        public var statistics: JitterBufferStatistics
+
+        init(profile: String, _ statistics: JitterBufferStatistics) {
+            self.profile = profile
+            self.statistics = statistics
+        }
     }
 }

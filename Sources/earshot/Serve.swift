@@ -1,5 +1,7 @@
 import ArgumentParser
 import Earshot
+import EarshotAudio
+import EarshotOpus
 import Logging
 import ServiceLifecycle
 
@@ -26,6 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: LogLevel = LogLevel(.info)
 
+    @OptionGroup(title: "Audio pipeline")
+    var audio: AudioOptions
+
     func run() async throws {
         var configuration = RelayConfiguration()
         configuration.httpHost = http.host
@@ -35,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         configuration.publicAddress = publicAddress
         configuration.token = token
         configuration.maxSessions = maxSessions
+        configuration.audio = try audio.configuration()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = logLevel.level
@@ -85,3 +91,63 @@ struct LogLevel: ExpressibleByArgument, Sendable {
     var defaultValueDescription: String { level.rawValue }
     static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
 }
+
+/// The audio pipeline's command-line options, shared by `serve` and anything else that runs a relay.
+struct AudioOptions: ParsableArguments {
+    @Option(help: "transcode: decode through the jitter buffer to PCM for the model, pace and encode its audio; passthrough: Opus both ways, untouched.")
+    var codecPath: CodecPath = .transcode
+
+    @Option(help: "Uplink jitter buffer: model (lowest latency, 0-20 ms reorder window) or conversational (smooth playout, adaptive delay).")
+    var jitterProfile: JitterBufferConfiguration.Profile = .model
+
+    @Option(help: "The model's PCM sample rate in Hz: 8000, 12000, 16000, 24000 or 48000.")
+    var modelRate: Int = 48_000
+
+    @Option(help: "Frame duration in ms for the model's PCM and the Opus packets sent: 10 or 20.")
+    var frameMs: Int = 20
+
+    @Option(help: "Downlink Opus encoder complexity, 0-10.")
+    var opusComplexity: Int = 5
+
+    @Option(help: "Downlink Opus bitrate in bit/s.")
+    var opusBitrate: Int = 32_000
+
+    @Option(help: "Downlink in-band FEC: on or off.")
+    var opusFec: OnOff = .on
+
+    @Option(help: "Downlink DTX (discontinuous transmission): on or off.")
+    var opusDtx: OnOff = .off
+
+    @Option(help: "The most model audio queued for the client, in seconds.")
+    var maxQueuedSeconds: Int = 60
+
+    func configuration() throws -> AudioConfiguration {
+        var audio = AudioConfiguration()
+        audio.codecPath = codecPath
+        audio.jitterProfile = jitterProfile
+        guard let rate = OpusSampleRate(rawValue: modelRate) else {
+            throw ValidationError("--model-rate must be 8000, 12000, 16000, 24000 or 48000")
+        }
+        guard let frame = AudioFrameDuration(rawValue: frameMs) else {
+            throw ValidationError("--frame-ms must be 10 or 20")
+        }
+        audio.modelFormat = PCMFormat(sampleRate: rate, frameDuration: frame)
+        audio.encoder = DownlinkPacer.EncoderSettings(
+            complexity: opusComplexity, bitsPerSecond: opusBitrate, inBandFEC: opusFec == .on, dtx: opusDtx == .on)
+        audio.maxQueuedAudio = .seconds(maxQueuedSeconds)
+        do {
+            try audio.jitterBuffer.validate()
+            try audio.pacer.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return audio
+    }
+}
+
+enum OnOff: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case on, off
+}
+
+extension CodecPath: ExpressibleByArgument {}
+extension JitterBufferConfiguration.Profile: ExpressibleByArgument {}

@@ -26,21 +26,55 @@ struct RelayInteropTests {
     /// Headless Chromium with a WAV of the tone sequence as fake microphone; the page is served by the driver on
     /// another port than the relay, so WHIP runs cross-origin (CORS preflight, exposed Location). Chromium offers
     /// DTLS 1.3 (falls back to 1.2 with us), AES-GCM and AES-CM SRTP profiles.
+    ///
+    /// The relay runs its default codec path, transcoding: the browser's Opus is decoded through the jitter buffer
+    /// (model profile), echoed as PCM, paced and encoded again. On a clean link the browser's own jitter buffer must
+    /// then have had nothing to conceal while the call was running.
     @Test(.timeLimit(.minutes(1)))
-    func chromiumCallsTheEcho() throws {
+    func chromiumCallsTheTranscodingEcho() throws {
         try requireExecutable("/usr/bin/chromium", package: "chromium")
         try requireExecutable("/usr/bin/sox", package: "sox")
         let run = try InteropRun.start(peer: "chromium", mediaSeconds: Self.mediaSeconds)
         let result = run.result
 
         try checkCall(result, peer: "chromium")
+        let relay = try #require(result.relay)
+        #expect(relay.model.codecPath == "transcode")
+        let uplink = try #require(relay.jitterBuffer?.statistics, "no jitter buffer statistics in the session JSON")
+        let downlink = try #require(relay.downlink, "no downlink statistics in the session JSON")
+        #expect(uplink.concealedSamples == 0, "the relay concealed audio on a loopback link: \(uplink)")
+        #expect(uplink.packetsDiscarded == 0)
+        #expect(downlink.clears == 0)
+        let live = try #require(result.clientLive?.inbound, "no statistics taken during the call")
+        let played = try #require(live.totalSamplesReceived)
+        #expect(played > 48_000, "the browser played \(played) samples")
+        #expect(live.concealedSamples == 0, "the browser concealed \(live.concealedSamples ?? -1) of \(played) samples")
+        try checkChromiumStatistics(result)
+        report(result, run: run)
+    }
+
+    /// Chromium again, with the relay in passthrough: Opus packets echoed untouched, re-stamped only.
+    @Test(.timeLimit(.minutes(1)))
+    func chromiumCallsThePassthroughEcho() throws {
+        try requireExecutable("/usr/bin/chromium", package: "chromium")
+        try requireExecutable("/usr/bin/sox", package: "sox")
+        let run = try InteropRun.start(
+            peer: "chromium", mediaSeconds: Self.mediaSeconds, relayArguments: ["--codec-path", "passthrough"])
+        let result = run.result
+        try checkCall(result, peer: "chromium")
+        #expect(result.relay?.model.codecPath == "passthrough")
+        #expect(result.relay?.jitterBuffer == nil)
+        try checkChromiumStatistics(result)
+        report(result, run: run)
+    }
+
+    func checkChromiumStatistics(_ result: InteropResult) throws {
         // The relay's RTCP receiver reports (LSR/DLSR for the browser's sender reports) let Chromium compute it.
         let rtt = try #require(result.client?.remoteInbound.roundTripTime, "no remote-inbound-rtp.roundTripTime")
         #expect(rtt > 0)
         #expect(result.client?.inbound.jitterBufferEmittedCount ?? 0 > 0, "remote track not played out")
         // After the DELETE the relay sent close_notify: Chromium's DTLS transport closed.
         #expect(result.clientAfterDelete?.dtlsState == "closed")
-        report(result, run: run)
     }
 
     /// GStreamer webrtcbin (python3-gi): audiotestsrc stepping through the same tones → opusenc → rtpopuspay →
@@ -185,6 +219,8 @@ struct InteropResult: Decodable {
     var error: String?
     var timings: [String: Double]
     var client: ClientStatistics?
+    /// The browser's statistics while media still flowed both ways (Chromium only).
+    var clientLive: ClientStatistics?
     var relay: SessionInfo?
     var relayAfterDelete: SessionInfo?
     var deleteStatus: Int?
@@ -214,6 +250,7 @@ struct InteropResult: Decodable {
             var packetsLost: Int?
             var jitter: Double?
             var jitterBufferEmittedCount: Int?
+            var totalSamplesReceived: Int?
             var concealedSamples: Int?
         }
 
@@ -278,7 +315,7 @@ struct InteropRun {
         return found
     }
 
-    static func start(peer: String, mediaSeconds: Double) throws -> InteropRun {
+    static func start(peer: String, mediaSeconds: Double, relayArguments: [String] = []) throws -> InteropRun {
         let relay = try relayExecutable()
         let script = PackagePaths.root.appendingPathComponent("Tests/Interop/relay_interop.py").path
         // The driver bounds its own run; ours is 10 s longer so that its result (with the reason) arrives first.
@@ -307,7 +344,7 @@ struct InteropRun {
             "ip link set lo up && ip route add default dev lo src 127.0.0.1 && exec /usr/bin/python3 \"$0\" \"$@\"",
             script, "--earshot", relay, "--peer", peer, "--seconds", String(mediaSeconds),
             "--timeout", String(driverTimeout),
-        ]
+        ] + relayArguments.flatMap { ["--relay-arg", $0] }
         var environment = ProcessInfo.processInfo.environment
         environment["EARSHOT_LOOPBACK_NETNS"] = "1"  // already inside: the driver must not re-run itself
         process.environment = environment

@@ -117,8 +117,9 @@ def free_tcp_port():
 class Relay:
     """`earshot serve` on 127.0.0.1 in its own process group; stderr goes to a file for the result's log tail."""
 
-    def __init__(self, executable, directory):
+    def __init__(self, executable, directory, extra_args=()):
         self.executable = executable
+        self.extra_args = extra_args
         self.log_path = os.path.join(directory, "relay.log")
         self.process = None
         self.port = None
@@ -130,7 +131,7 @@ class Relay:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [self.executable, "serve", "--http", "127.0.0.1:%d" % self.port, "--udp", "127.0.0.1:0",
-             "--log-level", "debug"],
+             "--log-level", "debug"] + list(self.extra_args),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=webrtc_peers._die_with_parent)
         log.close()
@@ -340,6 +341,9 @@ async function call(command) {
     if (sending) compareFrames = sent.length;
   }, 20);
   await sleep(command.seconds * 1000);
+  // While media still flows both ways: the browser's receive statistics of a call in progress (concealment
+  // here is concealment of the relay's stream, not of its end).
+  const live = await statsSnapshot();
   sending = false;
   await sender.replaceTrack(null);   // no more RTP from here on: lets the packet counts settle
   marks.stopped = performance.now();
@@ -348,7 +352,7 @@ async function call(command) {
   const stats = await statsSnapshot();
   const frameMs = times.length > 1 ? (times[times.length - 1] - times[0]) / (times.length - 1) : 20;
   const t = (m) => m == null ? null : Math.round(m - marks.start) / 1000;
-  await report({kind: "media", resource, stats, userAgent: navigator.userAgent,
+  await report({kind: "media", resource, stats, live, userAgent: navigator.userAgent,
                 audio: {frameMs, sent, received: heard, compareFrames, sampleRate: context.sampleRate},
                 marks: {answered: t(marks.answered), connected: t(marks.connected), stopped: t(marks.stopped)}});
 }
@@ -397,6 +401,7 @@ def run_chromium(args, relay, wav, result):
         result["timings"]["media"] = elapsed()
         result["version"] = media.get("userAgent", "")
         result["client"] = media["stats"]
+        result["clientLive"] = media.get("live")
         result["audio"] = media["audio"]
         result["pageMarks"] = media["marks"]
         session_id = media["resource"].rstrip("/").rsplit("/", 1)[-1]
@@ -795,11 +800,13 @@ def main():
     parser.add_argument("--earshot", required=True, help="path of the earshot executable")
     parser.add_argument("--peer", required=True, choices=["chromium", "gstreamer"])
     parser.add_argument("--seconds", type=float, default=6.0, help="media phase length")
+    parser.add_argument("--relay-arg", action="append", default=[],
+                        help="an extra argument for `earshot serve` (repeat for several)")
     parser.add_argument("--timeout", type=float, default=35.0, help="bound on the whole run")
     args = parser.parse_args()
 
     directory = tempfile.mkdtemp(prefix="earshot-interop-")
-    relay = Relay(os.path.abspath(args.earshot), directory)
+    relay = Relay(os.path.abspath(args.earshot), directory, extra_args=args.relay_arg)
     sequence = tone_sequence()
     result = {"event": "result", "peer": args.peer, "version": "", "error": None, "timings": {},
               "tones": {"sequence": sequence, "segmentMs": SEGMENT_SECONDS * 1000}}
