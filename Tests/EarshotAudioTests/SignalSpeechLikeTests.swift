@@ -86,8 +86,9 @@ struct SignalSpeechLikeTests {
     func levels(_ sampleRate: OpusSampleRate) {
         let rate = sampleRate.hertz
         var signal = SpeechLikeSignal(seed: 21, sampleRate: sampleRate)
-        // Two minutes at 8 and 16 kHz, 40 s above (the level is set per talkspurt, so this is plenty).
-        let count = (rate <= 16000 ? 120 : 40) * rate
+        // A minute at 8 and 16 kHz, 30 s above (about 20 and 10 talkspurts: the level is set per talkspurt and
+        // varies little between them).
+        let count = (rate <= 16000 ? 60 : 30) * rate
         let pcm = signal.samples(count: count)
         let spurts = signal.talkspurts(overlapping: 0..<count)
         let speech = M.level(pcm, over: spurts)
@@ -140,7 +141,7 @@ struct SignalSpeechLikeTests {
     func unvoicedBursts() {
         let rate = 16000
         var signal = SpeechLikeSignal(seed: 41, sampleRate: .hz16000)
-        let pcm = signal.samples(count: 60 * rate)
+        let pcm = signal.samples(count: 30 * rate)
         var voiced: [Int16] = []
         var unvoiced: [Int16] = []
         for index in pcm.indices {
