@@ -1,5 +1,5 @@
 public import EarshotAudio
-public import EarshotOpus
+import EarshotOpus
 
 /// How a session's audio flows between the client and the model.
 public enum CodecPath: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {

@@ -1,5 +1,5 @@
-public import EarshotAudio
-public import EarshotOpus
+import EarshotAudio
+import EarshotOpus
 
 /// The jitter buffer report of Docs/jitter-buffer.md: every profile over every network scenario, as a table.
 public enum JitterBufferReport {

@@ -1,7 +1,7 @@
 public import EarshotAudio
 import EarshotImpairment
 public import EarshotOpus
-public import EarshotWire
+import EarshotWire
 
 /// Replays the uplink jitter buffer over a modelled network on virtual time: a sender encodes a speech-like
 /// signal into 20 ms Opus packets (48 kHz, in-band FEC on, as browsers send), the network model decides each

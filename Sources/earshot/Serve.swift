@@ -95,10 +95,10 @@ struct LogLevel: ExpressibleByArgument, Sendable {
 /// The audio pipeline's command-line options, shared by `serve` and anything else that runs a relay.
 struct AudioOptions: ParsableArguments {
     @Option(help: "transcode: decode through the jitter buffer to PCM for the model, pace and encode its audio; passthrough: Opus both ways, untouched.")
-    var codecPath: CodecPath = .transcode
+    var codecPath: String = CodecPath.transcode.rawValue
 
     @Option(help: "Uplink jitter buffer: model (lowest latency, 0-20 ms reorder window) or conversational (smooth playout, adaptive delay).")
-    var jitterProfile: JitterBufferConfiguration.Profile = .model
+    var jitterProfile: String = JitterBufferConfiguration.Profile.model.rawValue
 
     @Option(help: "The model's PCM sample rate in Hz: 8000, 12000, 16000, 24000 or 48000.")
     var modelRate: Int = 48_000
@@ -123,8 +123,14 @@ struct AudioOptions: ParsableArguments {
 
     func configuration() throws -> AudioConfiguration {
         var audio = AudioConfiguration()
-        audio.codecPath = codecPath
-        audio.jitterProfile = jitterProfile
+        guard let path = CodecPath(rawValue: codecPath) else {
+            throw ValidationError("--codec-path must be transcode or passthrough")
+        }
+        guard let profile = JitterBufferConfiguration.Profile(rawValue: jitterProfile) else {
+            throw ValidationError("--jitter-profile must be model or conversational")
+        }
+        audio.codecPath = path
+        audio.jitterProfile = profile
         guard let rate = OpusSampleRate(rawValue: modelRate) else {
             throw ValidationError("--model-rate must be 8000, 12000, 16000, 24000 or 48000")
         }
@@ -148,6 +154,3 @@ struct AudioOptions: ParsableArguments {
 enum OnOff: String, ExpressibleByArgument, CaseIterable, Sendable {
     case on, off
 }
-
-extension CodecPath: ExpressibleByArgument {}
-extension JitterBufferConfiguration.Profile: ExpressibleByArgument {}

@@ -27,7 +27,13 @@ struct SimulateJitter: ParsableCommand {
         let rows = try JitterBufferReport.run(
             duration: .seconds(seconds), driftDuration: .seconds(driftSeconds), seed: seed,
             progress: { row in
-                print("  done: \(row.result.parameters.profile) / \(row.label)")
+                let r = row.result
+                print("  \(r.parameters.profile) / \(row.label): p50 \(r.addedDelayPercentile(50) * 1000) ms, "
+                      + "p95 \(r.addedDelayPercentile(95) * 1000) ms, concealed \(r.concealedPercent) %, "
+                      + "FEC \(r.statistics.fecPacketsRecovered), late \(r.statistics.packetsLate), "
+                      + "-\(r.statistics.removedSamplesForAcceleration)/+\(r.statistics.insertedSamplesForDeceleration) samples, "
+                      + "first/last minute \(r.firstMinuteDelayMedian.map { "\($0 * 1000)" } ?? "-")/"
+                      + "\(r.lastMinuteDelayMedian.map { "\($0 * 1000)" } ?? "-") ms")
             })
         print("")
         print(JitterBufferReport.markdown(rows))

@@ -254,7 +254,7 @@ public final class JitterBuffer {
         let high = max(targetMilliseconds, low + frameMilliseconds)
         if !lastSourceWasConcealment, filteredLevelMilliseconds > high {
             accelerate(now: now, excessMilliseconds: filteredLevelMilliseconds - targetMilliseconds)
-        } else if !lastSourceWasConcealment, filteredLevelMilliseconds < low, !packets.isEmpty {
+        } else if !lastSourceWasConcealment, filteredLevelMilliseconds < low {
             decelerate()
         }
         fill(now: now, upTo: frameSamples, allowExpansion: true)
@@ -368,6 +368,12 @@ public final class JitterBuffer {
         return min(max(observed, configuration.minimumDelay), configuration.maximumDelay)
     }
 
+    /// Whether packets have come out of order in the last ten seconds (then a gap may be a late packet).
+    private func reorderingSeen(at now: Instant) -> Bool {
+        reorderLatenessPrune(now: now, memory: .seconds(10))
+        return !reorderLateness.isEmpty
+    }
+
     private func reorderLatenessPrune(now: Instant, memory: Duration) {
         let horizon = now - memory
         if let index = reorderLateness.firstIndex(where: { $0.at >= horizon }) {
@@ -440,6 +446,19 @@ public final class JitterBuffer {
             let chunk = min(fillable, 960)
             conceal(samples: Int(chunk * Int64(outputRate) / 48_000), timestamp: next, source: .comfortNoise)
             nextTimestamp = next + chunk
+            return true
+        }
+        if configuration.profile == .conversational, allowExpansion, expandedSinceDecode == 0,
+           reorderingSeen(at: now),
+           bufferLevelMilliseconds < Double(targetDelay(at: now).nanosecondsClamped) / 1e6
+        {
+            // Packets have been arriving out of order, and below the target delay the buffer should grow
+            // anyway: wait one frame for the missing packet
+            // (concealing, timeline held) rather than declaring it lost. If it is still missing at the next
+            // step, the concealment stands for it.
+            let ticks = Int64(frameSamples) * 48_000 / Int64(outputRate)
+            conceal(samples: frameSamples, timestamp: next, source: .concealed)
+            expandedSinceDecode += ticks
             return true
         }
         if configuration.profile == .model {

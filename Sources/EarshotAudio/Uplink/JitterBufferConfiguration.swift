@@ -43,7 +43,9 @@ public struct JitterBufferConfiguration: Hashable, Sendable {
         self.output = output
         switch profile {
         case .conversational:
-            self.minimumDelay = minimumDelay ?? .milliseconds(20)
+            // Two 20 ms packets: the one playing and the next, so that when a packet is lost its successor, with
+            // the lost packet's in-band FEC, is usually already here when the loss is decided.
+            self.minimumDelay = minimumDelay ?? .milliseconds(40)
             self.maximumDelay = maximumDelay ?? .milliseconds(1000)
             self.estimator = estimator ?? DelayEstimator.Parameters()
         case .model:

@@ -1,0 +1,97 @@
+import EarshotAudio
+import EarshotSimulation
+import EarshotWire
+import Testing
+
+/// The jitter buffer replayed over every modelled network on virtual time (seeded: the figures are the same on
+/// every run and every machine). Each bound is the figure measured with seed 1 plus a margin, and the reason the
+/// figure must be what it is; Docs/jitter-buffer.md has the table (`earshot simulate-jitter`).
+@Suite(.serialized) struct JitterBufferSimulationTests {
+    /// 30 s of speech-like audio, encoded once for every run.
+    static let packets: [[UInt8]] = try! JitterBufferSimulation.encodeLoop(seed: 1)
+    static let seconds: Duration = .seconds(60)
+
+    static func run(_ scenario: NetworkScenario, _ profile: JitterBufferConfiguration.Profile,
+                    duration: Duration = seconds, drift: Double = 0) throws -> JitterBufferSimulation.Result
+    {
+        try JitterBufferSimulation.run(
+            .init(scenario: scenario, profile: profile, duration: duration, senderClockDriftPPM: drift, seed: 1),
+            packets: packets)
+    }
+
+    @Test("clean link: nothing concealed; the model profile adds nothing, the conversational one a packet's worth")
+    func clean() throws {
+        let model = try Self.run(.clean, .model)
+        #expect(model.concealedPercent == 0)
+        #expect(model.addedDelayPercentile(95) == 0)
+        let conversational = try Self.run(.clean, .conversational)
+        #expect(conversational.concealedPercent == 0)
+        // Playout ticks are 20 ms apart and packets come every 20 ms: a packet waits up to one tick plus the
+        // 20 ms minimum target.
+        #expect(conversational.addedDelayPercentile(95) <= 0.045)
+    }
+
+    @Test("Wi-Fi (±30 ms): the model profile passes bursts on at once; the conversational one buffers the jitter")
+    func wifi() throws {
+        let model = try Self.run(.wifi, .model)
+        // Order is kept on this path, so the model profile never waits: no added delay, nothing concealed.
+        #expect(model.addedDelayPercentile(95) == 0)
+        #expect(model.concealedPercent == 0)
+        let conversational = try Self.run(.wifi, .conversational)
+        // The 95th percentile of 0–60 ms of variation sets the target; a little concealment while it adapts.
+        #expect(conversational.addedDelayPercentile(50) <= 0.080)
+        #expect(conversational.addedDelayPercentile(95) <= 0.120)
+        #expect(conversational.concealedPercent <= 1)
+    }
+
+    @Test("mobile (60 ms jitter, 200 ms spikes, 3 % burst loss)")
+    func mobile() throws {
+        let model = try Self.run(.mobile, .model)
+        // Losses are waited for (at most the 20 ms window) and then recovered or concealed: ≈ the loss rate.
+        #expect(model.addedDelayPercentile(95) <= 0.020)
+        #expect(model.concealedPercent <= 4)
+        let conversational = try Self.run(.mobile, .conversational)
+        #expect(conversational.addedDelayPercentile(95) <= 0.300)
+        #expect(conversational.concealedPercent <= 6)
+    }
+
+    @Test("5 % random loss: FEC recovers most single losses")
+    func randomLoss() throws {
+        for profile in JitterBufferConfiguration.Profile.allCases {
+            let result = try Self.run(.randomLoss, profile)
+            #expect(result.packetsLostInNetwork > 0)
+            #expect(result.statistics.fecPacketsRecovered > result.packetsLostInNetwork / 2, "\(profile)")
+            #expect(result.concealedPercent <= 3, "\(profile)")
+        }
+    }
+
+    @Test("2 % reordering: the late packets are waited for and played, not concealed")
+    func reordering() throws {
+        let model = try Self.run(.reordering, .model)
+        #expect(model.statistics.packetsLate == 0)
+        #expect(model.concealedPercent == 0)
+        #expect(model.addedDelayPercentile(50) == 0)
+        #expect(model.addedDelayPercentile(95) <= 0.020)
+        let conversational = try Self.run(.reordering, .conversational)
+        #expect(conversational.statistics.packetsLate == 0)
+    }
+
+    @Test("±0.1 % clock drift over ten minutes: the conversational buffer neither grows nor starves",
+          arguments: [1000.0, -1000.0])
+    func drift(ppm: Double) throws {
+        let result = try Self.run(.drift, .conversational, duration: .seconds(600), drift: ppm)
+        // 0.1 % of 10 min is 600 ms: without time-stretching the delay would grow (or shrink into underruns) by that.
+        let first = try #require(result.firstMinuteDelayMedian)
+        let last = try #require(result.lastMinuteDelayMedian)
+        #expect(abs(last - first) <= 0.020, "delay p50 \(first) s in the first minute, \(last) s in the last")
+        #expect(result.concealedPercent <= 0.5)
+        if ppm > 0 {
+            #expect(result.statistics.removedSamplesForAcceleration >= 16_000 * 6 / 10 * 9 / 10)
+        } else {
+            #expect(result.statistics.insertedSamplesForDeceleration >= 16_000 * 6 / 10 * 9 / 10)
+        }
+        let model = try Self.run(.drift, .model, duration: .seconds(600), drift: ppm)
+        #expect(model.concealedPercent == 0 && model.addedDelayPercentile(95) == 0)
+    }
+}
+
