@@ -669,6 +669,7 @@ import Testing
         let decoded = try JSONDecoder().decode(DownlinkStatistics.self, from: Data(json.utf8))
         #expect(decoded == pacer.statistics)
         #expect(decoded.framesSent == 1 && decoded.framesQueued == 1 && decoded.queuedMilliseconds == 20)
+        #expect(String(decoding: try JSONEncoder().encode(ResponseID("resp_1")), as: UTF8.self) == "\"resp_1\"")
     }
 
     @Test func eventQueueOverflowIsCounted() throws {
