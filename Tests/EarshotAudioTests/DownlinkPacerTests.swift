@@ -216,6 +216,70 @@ import Testing
         #expect(PacerSignal.rms(tail) < signalLevel * 0.02, "fade tail level \(PacerSignal.rms(tail))")
     }
 
+    /// Seeded random traffic (several responses, chunks faster or slower than real time, marks) cut at a random
+    /// instant: the report's accounting is exact per response, at most a fade-out and a flush follow the clear and
+    /// no audio frame, and every mark is either sent or cancelled, once.
+    @Test(arguments: 1...24)
+    func clearAccountingUnderRandomTraffic(seed: Int) throws {
+        var rng = SplitMix64(seed: UInt64(seed))
+        let pacer = try T.pacer(frame: seed.isMultiple(of: 2) ? .milliseconds20 : .milliseconds10)
+        var chunks: [PacerFeed.Chunk] = []
+        var time = Instant.zero
+        var markCount = 0
+        for response in 0..<Int.random(in: 1...4, using: &rng) {
+            var remaining = Int.random(in: 1...24_000, using: &rng)
+            // Chunks of 47 ms on average, every 1 ... 60 ms on average: from much faster than real time to slower.
+            let meanGap = Int.random(in: 1...60, using: &rng)
+            while remaining > 0 {
+                let size = min(remaining, Int.random(in: 1...1_500, using: &rng))
+                remaining -= size
+                let pcm = PacerSignal.tones(sampleRate: 16_000, count: size)
+                var chunk = PacerFeed.Chunk(at: time, pcm: pcm, response: ResponseID("r\(response)"))
+                if Int.random(in: 0..<4, using: &rng) == 0 {
+                    chunk.mark = "m\(markCount)"
+                    markCount += 1
+                }
+                chunk.endsResponse = remaining == 0
+                chunks.append(chunk)
+                time += .milliseconds(Int.random(in: 0...(2 * meanGap), using: &rng))
+            }
+        }
+        // Anywhere from the start to a little after the last chunk.
+        let lastArrival = time.nanoseconds + 200_000_000
+        let clearTime = Instant(nanoseconds: Int64.random(in: 0...lastArrival, using: &rng))
+        var trace = PacerFeed(chunks: chunks.filter { $0.at < clearTime })
+            .run(pacer, until: clearTime - .nanoseconds(1))
+        let before = trace.frames
+        let report = pacer.clear(now: clearTime)
+        for later in stride(from: 0, through: 2000, by: 5) { trace.poll(pacer, at: clearTime + .milliseconds(later)) }
+        let after = trace.frames[before.count...]
+
+        var accepted: [ResponseID: Int] = [:]
+        for chunk in chunks where chunk.at < clearTime { accepted[chunk.response!, default: 0] += chunk.pcm.count }
+        var played: [ResponseID: Int] = [:]
+        for frame in before where frame.kind == .audio { played[frame.response!, default: 0] += frame.samples }
+        for cut in report.responses {
+            let id = try #require(cut.response)
+            #expect(cut.samplesPlayed == played[id, default: 0])
+            #expect(cut.samplesAccepted == accepted[id])
+            #expect(!trace.finished.contains { $0.0 == id })
+        }
+        for (id, total) in trace.finished {
+            #expect(total == accepted[id!] && total == played[id!])
+        }
+        #expect(report.responses.count + trace.finished.count == Set(accepted.keys).count)
+        #expect(after.count <= 2 && after.allSatisfy { $0.kind != .audio })
+        #expect((report.fadeOutDue != nil) == after.contains { $0.kind == .fadeOut })
+        if let fade = after.first(where: { $0.kind == .fadeOut }) {
+            #expect(fade.samples == report.responses.first?.fadeSamples && fade.due == report.fadeOutDue)
+        }
+        let sent = trace.markSent.map(\.name)
+        let placed = chunks.filter { $0.at < clearTime }.compactMap(\.mark)
+        #expect((sent + report.cancelledMarks).sorted() == placed.sorted())
+        #expect(sent == placed.prefix(sent.count).map { $0 })
+        #expect(pacer.nextDeadline == nil && !pacer.isActive)
+    }
+
     /// When nothing is playing (audio queued but no frame sent yet, or an underrun waiting) clear sends no fade.
     @Test func clearBeforeAnyFrameSendsNothing() throws {
         let pacer = try T.pacer()
@@ -605,6 +669,7 @@ import Testing
         let decoded = try JSONDecoder().decode(DownlinkStatistics.self, from: Data(json.utf8))
         #expect(decoded == pacer.statistics)
         #expect(decoded.framesSent == 1 && decoded.framesQueued == 1 && decoded.queuedMilliseconds == 20)
+        #expect(String(decoding: try JSONEncoder().encode(ResponseID("resp_1")), as: UTF8.self) == "\"resp_1\"")
     }
 
     @Test func eventQueueOverflowIsCounted() throws {

@@ -8,6 +8,16 @@ public struct ResponseID: Hashable, Sendable, Codable, ExpressibleByStringLitera
     public init(stringLiteral value: String) { self.rawValue = value }
 
     public var description: String { rawValue }
+
+    /// Coded as the bare string.
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
 }
 
 /// One Opus frame the pacer hands out, due at `due`, to be sent as one RTP packet.
