@@ -69,6 +69,7 @@ public final class JitterBuffer {
     private var filteredLevelMilliseconds = 0.0
     private var levelFilterPrimed = false
     private var firstArrival: Instant?
+    private var newestArrival: Instant?
 
     // Model: when the wait for a missing packet ends, and how late reordered packets have come.
     private var gapDeadline: Instant?
@@ -114,6 +115,7 @@ public final class JitterBuffer {
         let carriesFEC = layout.firstFrameCarriesFEC(in: payload)
         if carriesFEC { statistics.fecPacketsReceived += 1 }
         if firstArrival == nil { firstArrival = arrival }
+        newestArrival = max(newestArrival ?? arrival, arrival)
         estimator.record(timestamp: ts, arrival: arrival)
         noteReordering(timestamp: ts, arrival: arrival)
 
@@ -235,7 +237,7 @@ public final class JitterBuffer {
     private func produceConversationalFrame(now: Instant) {
         let target = targetDelay(at: now)
         let targetMilliseconds = Double(target.nanosecondsClamped) / 1e6
-        let level = bufferLevelMilliseconds
+        let level = smoothLevelMilliseconds(at: now)
         // Smooth the level over about ten frames so that the arrival phase of single packets does not trigger
         // time-stretching; NetEq's buffer level filter does the same.
         if levelFilterPrimed {
@@ -270,12 +272,25 @@ public final class JitterBuffer {
         return Double(ticks) / 48
     }
 
+    /// The level without the arrival phase: what is held minus the time since the newest packet came. Measured
+    /// at a playout tick, the plain level jumps by a whole packet depending on whether that packet arrived just
+    /// before or just after the tick; this one changes smoothly, so the buffer sees a slow clock drift as a slow
+    /// trend (and stretches) instead of as a sudden underrun.
+    private func smoothLevelMilliseconds(at now: Instant) -> Double {
+        guard let newest = newestArrival else { return bufferLevelMilliseconds }
+        let since = Double((now - newest).nanosecondsClamped) / 1e6
+        return max(0, bufferLevelMilliseconds - min(since, Double(configuration.output.frameDuration.milliseconds)))
+    }
+
     /// Shrinks the delay by up to `excess`: a silent frame is dropped whole; speech loses one pitch period.
     private func accelerate(now: Instant, excessMilliseconds: Double) {
         let maximumLag = TimeStretch.maximumLag(sampleRate: outputRate)
         let window = TimeStretch.window(sampleRate: outputRate)
-        // Decode ahead (real packets only) so that the analysis has two periods to work on.
-        fill(now: now, upTo: 2 * maximumLag + window, allowExpansion: false)
+        // Decode ahead so that the analysis has two periods to work on: only packets that follow on without a
+        // gap (a gap is decided at its own playout time, when the missing packet may have come).
+        while pcm.count < 2 * maximumLag + window, let head = packets.first, head.timestamp == nextTimestamp {
+            decode(head, now: now)
+        }
         let silent = pcm.withUnsafeBufferPointer {
             TimeStretch.meanSquare($0, 0..<min(frameSamples, $0.count)) < TimeStretch.silenceMeanSquare
         }
@@ -306,13 +321,37 @@ public final class JitterBuffer {
         filteredLevelMilliseconds -= Double(period.lag) * 1000 / Double(outputRate)
     }
 
+    /// Stretches the decoded audio by whole pitch periods until it fills one frame; false (and nothing changed)
+    /// when it holds too little or no clear period.
+    private func stretchToFillFrame() -> Bool {
+        let window = TimeStretch.window(sampleRate: outputRate)
+        let minimumLag = TimeStretch.minimumLag(sampleRate: outputRate)
+        var added = 0
+        while pcm.count < frameSamples {
+            let period = pcm.withUnsafeBufferPointer {
+                TimeStretch.bestPeriod($0, start: 0, minimumLag: minimumLag,
+                                       maximumLag: min(TimeStretch.maximumLag(sampleRate: outputRate), $0.count / 2),
+                                       window: window, sampleRate: outputRate)
+            }
+            guard let period, period.correlation >= 0.6, 2 * period.lag <= pcm.count, added < frameSamples else {
+                return pcm.count >= frameSamples
+            }
+            TimeStretch.expand(&pcm, start: 0, lag: period.lag)
+            insertSegmentSamples(at: period.lag, count: period.lag)
+            markStretched(upTo: 2 * period.lag)
+            statistics.insertedSamplesForDeceleration += period.lag
+            added += period.lag
+        }
+        return true
+    }
+
     /// Grows the delay by one pitch period of the audio about to play.
     private func decelerate() {
         let window = TimeStretch.window(sampleRate: outputRate)
         let minimumLag = TimeStretch.minimumLag(sampleRate: outputRate)
         let period = pcm.withUnsafeBufferPointer {
             TimeStretch.bestPeriod($0, start: 0, minimumLag: minimumLag,
-                                   maximumLag: min(TimeStretch.maximumLag(sampleRate: outputRate), $0.count / 2 - window),
+                                   maximumLag: min(TimeStretch.maximumLag(sampleRate: outputRate), $0.count / 2),
                                    window: window, sampleRate: outputRate)
         }
         let lag: Int
@@ -351,22 +390,19 @@ public final class JitterBuffer {
         }
     }
 
-    /// How long the model profile waits for a missing packet: the latest that reordered packets have come in the
-    /// last ten seconds, plus 2 ms, within the configured bounds; the maximum until ten seconds of audio show what
-    /// the path does.
+    /// How long the model profile waits for a missing packet: `maximumDelay` (20 ms by default) while packets
+    /// have come out of order in the last ten seconds, and during the first ten seconds, before the path has shown
+    /// what it does; `minimumDelay` (0) otherwise, so that on a path that only loses packets a gap is filled at
+    /// once. The window is all-or-nothing rather than fitted to the lateness seen so far: a fitted window is
+    /// always a little too short for the next reordered packet, and waiting costs only on gaps.
     private func reorderWindow(at now: Instant) -> Duration {
-        let memory = Duration.seconds(10)
-        reorderLatenessPrune(now: now, memory: memory)
-        let observed: Duration
-        if let latest = reorderLateness.map(\.lateness).max() {
-            observed = latest + .milliseconds(2)
-        } else if let first = firstArrival, now - first >= memory {
-            observed = .zero
-        } else {
-            observed = configuration.maximumDelay
-        }
-        return min(max(observed, configuration.minimumDelay), configuration.maximumDelay)
+        if reorderingSeen(at: now) { return configuration.maximumDelay }
+        if let first = firstArrival, now - first < .seconds(10) { return configuration.maximumDelay }
+        return configuration.minimumDelay
     }
+
+    /// The latest that an out-of-order packet has come after the packet that overtook it, in the last ten seconds.
+    private var latestReorderLateness: Duration { reorderLateness.map(\.lateness).max() ?? .zero }
 
     /// Whether packets have come out of order in the last ten seconds (then a gap may be a late packet).
     private func reorderingSeen(at now: Instant) -> Bool {
@@ -449,13 +485,14 @@ public final class JitterBuffer {
             return true
         }
         if configuration.profile == .conversational, allowExpansion, expandedSinceDecode == 0,
-           reorderingSeen(at: now),
-           bufferLevelMilliseconds < Double(targetDelay(at: now).nanosecondsClamped) / 1e6
+           reorderingSeen(at: now), now - head.arrival < latestReorderLateness + .milliseconds(2)
         {
-            // Packets have been arriving out of order, and below the target delay the buffer should grow
-            // anyway: wait one frame for the missing packet
-            // (concealing, timeline held) rather than declaring it lost. If it is still missing at the next
-            // step, the concealment stands for it.
+            // Packets have been arriving out of order, and the packet after the gap came so recently that the
+            // missing one may still be on its way: wait for it rather than declaring it lost, by stretching the
+            // audio in hand (a pitch period at a time) to fill this frame. If that is not possible, conceal one
+            // frame with the timeline held. Either way the delay grows, and the missing packet, if it comes
+            // before the next decision, plays.
+            if stretchToFillFrame() { return true }
             let ticks = Int64(frameSamples) * 48_000 / Int64(outputRate)
             conceal(samples: frameSamples, timestamp: next, source: .concealed)
             expandedSinceDecode += ticks

@@ -9,9 +9,9 @@ public struct JitterBufferConfiguration: Hashable, Sendable {
         /// decay); the buffer grows and shrinks by time-stretching, and underruns are concealed.
         case conversational
         /// For a speech model, which does not play audio and so needs no smoothness: every frame goes out as
-        /// soon as it can be decoded in order. A missing packet is waited for at most a reorder window (adaptive
-        /// between `minimumDelay` and `maximumDelay`, 0–20 ms by default) and then recovered by FEC or
-        /// concealed, so the only delay added is waiting on real gaps.
+        /// soon as it can be decoded in order. A missing packet is waited for at most a reorder window
+        /// (`maximumDelay`, 20 ms by default, while the path reorders packets; `minimumDelay`, 0, when it has not
+        /// for ten seconds) and then recovered by FEC or concealed, so the only delay added is waiting on gaps.
         case model
 
         public var description: String { rawValue }
