@@ -22,6 +22,9 @@ public struct AudioConfiguration: Sendable, Hashable {
     public var encoder = DownlinkPacer.EncoderSettings()
     /// The most model audio the downlink queue holds.
     public var maxQueuedAudio: Duration = .seconds(60)
+    /// Slack before a talkspurt's first downlink frame (see `DownlinkPacer.Configuration.startDelay`): one 20 ms
+    /// frame, because the built-in echo produces audio at exactly the client's real-time pace, jitter included.
+    public var downlinkStartDelay: Duration = .milliseconds(20)
 
     public init() {}
 
@@ -30,6 +33,7 @@ public struct AudioConfiguration: Sendable, Hashable {
     }
 
     public var pacer: DownlinkPacer.Configuration {
-        DownlinkPacer.Configuration(format: modelFormat, encoder: encoder, maxQueuedDuration: maxQueuedAudio)
+        DownlinkPacer.Configuration(
+            format: modelFormat, encoder: encoder, maxQueuedDuration: maxQueuedAudio, startDelay: downlinkStartDelay)
     }
 }

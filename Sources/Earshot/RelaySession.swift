@@ -31,6 +31,9 @@ final class RelaySession {
     private var uplinkSSRC: UInt32?
     private(set) var framesToModel = 0
     private(set) var framesFromModel = 0
+    private(set) var echoFramesDropped = 0
+    /// The most audio the echo lets wait in the pacer beyond the start delay: two 20 ms frames.
+    static let echoMaximumBacklog: Duration = .milliseconds(40)
 
     init(
         id: String, number: UInt32, peer: PeerConnection, negotiated: NegotiatedAudio, createdAt: Instant,
@@ -89,7 +92,14 @@ final class RelaySession {
         guard let jitterBuffer, let pacer else { return }
         while let frame = jitterBuffer.poll(now: now) {
             framesToModel += 1
-            // The echo model: the PCM it is given is the PCM it answers with.
+            // The echo model: the PCM it is given is the PCM it answers with. Its input comes at the client's
+            // real-time pace, so a backlog in the pacer (a burst of packets at the start of a call, a DTX gap
+            // filled at once) would never drain and would add its length to every later echo; beyond
+            // `echoMaximumBacklog` frames are dropped instead, and counted.
+            if pacer.queuedDuration > audio.downlinkStartDelay + Self.echoMaximumBacklog {
+                echoFramesDropped += 1
+                continue
+            }
             _ = frame.samples.withUnsafeBufferPointer { pacer.enqueue($0, response: nil, now: now) }
             framesFromModel += 1
         }
@@ -152,7 +162,8 @@ final class RelaySession {
             roundTripTime: peer.roundTripTime.map { $0.seconds },
             drops: .init(stats.drops, ice: peer.liteAgent?.statistics),
             model: .init(name: "echo", codecPath: audio.codecPath.rawValue, packetsEchoed: echoedPackets,
-                         framesToModel: framesToModel, framesFromModel: framesFromModel),
+                         framesToModel: framesToModel, framesFromModel: framesFromModel,
+                         framesDropped: echoFramesDropped),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
             downlink: pacer?.statistics
         )
@@ -257,6 +268,8 @@ public struct SessionInfo: Codable, Sendable, Hashable {
         /// PCM frames handed to the model, and taken from it (transcoding path).
         public var framesToModel: Int
         public var framesFromModel: Int
+        /// Frames the model dropped rather than queue (the echo keeps its backlog short).
+        public var framesDropped: Int
     }
 
     /// The uplink jitter buffer under W3C webrtc-stats names (`RTCInboundRtpStreamStats`), plus the profile.

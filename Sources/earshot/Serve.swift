@@ -121,6 +121,9 @@ struct AudioOptions: ParsableArguments {
     @Option(help: "The most model audio queued for the client, in seconds.")
     var maxQueuedSeconds: Int = 60
 
+    @Option(help: "Slack in ms before the first downlink frame of a talkspurt, for models that stream at real time (0 for faster than real time).")
+    var downlinkStartDelayMs: Int = 20
+
     func configuration() throws -> AudioConfiguration {
         var audio = AudioConfiguration()
         guard let path = CodecPath(rawValue: codecPath) else {
@@ -141,6 +144,7 @@ struct AudioOptions: ParsableArguments {
         audio.encoder = DownlinkPacer.EncoderSettings(
             complexity: opusComplexity, bitsPerSecond: opusBitrate, inBandFEC: opusFec == .on, dtx: opusDtx == .on)
         audio.maxQueuedAudio = .seconds(maxQueuedSeconds)
+        audio.downlinkStartDelay = .milliseconds(downlinkStartDelayMs)
         do {
             try audio.jitterBuffer.validate()
             try audio.pacer.validate()

@@ -146,25 +146,46 @@ func sin(_ x: Double) -> Double {
         #expect(s.fecPacketsReceived == (0..<50).filter { $0 != lost && source.carriesFEC($0) }.count)
     }
 
-    @Test("without FEC a loss is concealed; a long loss fades to silence and is counted as silent")
-    func concealmentAndFade() throws {
+    @Test("without FEC a loss is concealed; a gap longer than the fade is skipped and flagged")
+    func concealmentAndSkippedGap() throws {
         let source = try PacketSource(count: 100, fec: false)
         var driver = try Driver(.model())
         var events = (0..<100).map { Self.event(source, $0, at: PacketSource.arrival($0)) }
         events.remove(at: 40)  // one lost packet
         events.removeSubrange(59..<79)  // packets 60..79: 400 ms lost
         driver.run(events, until: .zero + .seconds(3))
-        #expect(driver.frames.count == 100)
+        // 99 − 20 + 1: the lost packet is concealed, the 400 ms gap is skipped (longer than the 100 ms of
+        // concealment before the fade plus a frame), and the frame after it says so.
+        #expect(driver.frames.count == 80)
         #expect(driver.frames[40].source == .concealed)
         let s = driver.buffer.statistics
-        #expect(s.concealmentEvents == 2)
-        #expect(s.fecPacketsRecovered == 0)
-        // 21 frames concealed (1 + 20) of 320 samples; of the 400 ms run, 100 ms of PLC, one frame fading, then
-        // silence.
-        #expect(s.concealedSamples == 21 * 320)
-        #expect(s.silentConcealedSamples == (20 - 5 - 1) * 320)
-        #expect(driver.frames[79].samples.allSatisfy { $0 == 0 })
-        #expect(driver.frames[80].source == .decoded)
+        #expect(s.concealmentEvents == 1 && s.concealedSamples == 320)
+        #expect(s.gapsSkipped == 1)
+        #expect(driver.frames[60].followsGap && driver.frames[60].source == .decoded)
+        #expect(driver.frames[60].rtpTimestamp - driver.frames[59].rtpTimestamp == 21 * 960)
+        #expect(driver.frames.filter(\.followsGap).count == 1)
+    }
+
+    @Test("conversational: a sender that falls silent is concealed, then faded to silence, counted as silent")
+    func fadeToSilence() throws {
+        let source = try PacketSource(count: 100, fec: false)
+        var driver = try Driver(.conversational())
+        var events = (0..<100).map { Self.event(source, $0, at: PacketSource.arrival($0)) }
+        // Packets 60..79 are never sent: for 400 ms the buffer runs dry with nothing after the gap.
+        events.removeSubrange(60..<80)
+        driver.run(events, until: PacketSource.arrival(99))
+        let s = driver.buffer.statistics
+        #expect(s.concealmentEvents == 1)
+        // 100 ms of concealment, one frame fading, then silence until packet 80 comes (it plays in its place,
+        // the expansion having stood for the missing audio).
+        let silentFrames = driver.frames.filter { $0.source == .silence }
+        #expect(silentFrames.count >= 12)
+        // The first frame marked silence holds the end of the fade, the last may hold the start of the resumed
+        // audio (a frame is marked with its worst source); those between are digital silence.
+        #expect(silentFrames.dropFirst().dropLast().allSatisfy { $0.samples.allSatisfy { $0 == 0 } })
+        #expect(s.silentConcealedSamples >= (silentFrames.count - 1) * 320)
+        #expect(s.concealedSamples >= 19 * 320)
+        #expect(s.packetsLate == 0 && s.gapsSkipped == 0)
     }
 
     @Test("duplicates and late packets are counted and dropped")

@@ -62,9 +62,10 @@ enum ClientFixtures {
 
 @Suite("Relay over real loopback UDP")
 struct RelayIntegrationTests {
-    @Test("our client connects through WHIP, hears the echo, and DELETE ends the session")
-    func echoOverLoopback() async throws {
-        try await withRelay { endpoints, engine in
+    @Test("our client connects through WHIP, hears the echo, and DELETE ends the session",
+          arguments: CodecPath.allCases)
+    func echoOverLoopback(codecPath: CodecPath) async throws {
+        try await withRelay(configure: { $0.audio.codecPath = codecPath }) { endpoints, engine in
             let url = "http://\(endpoints.http)/v1/whip"
             let client = try await ClientSession.start(
                 configuration: .init(url: url, packets: ClientFixtures.packets), dtlsContext: ClientFixtures.context)
@@ -75,9 +76,26 @@ struct RelayIntegrationTests {
             #expect(echoed)
             let report = await client.report()
             #expect(report.packetsReceived >= 100)
-            #expect(report.roundTrips.count >= 100)
             let id = String(client.resource.split(separator: "/").last ?? "")
             let info = try #require(await engine.sessionInfo(id: id))
+            #expect(info.model.codecPath == codecPath.rawValue)
+            switch codecPath {
+            case .passthrough:
+                // The echo returns the very packets sent, so the client pairs them by payload.
+                #expect(report.roundTrips.count >= 100)
+                #expect(info.jitterBuffer == nil && info.downlink == nil)
+            case .transcode:
+                // Decoded through the jitter buffer, echoed as PCM, paced and encoded again: nothing concealed or
+                // discarded on loopback, every frame to the model came back out.
+                let uplink = try #require(info.jitterBuffer?.statistics)
+                let downlink = try #require(info.downlink)
+                #expect(info.jitterBuffer?.profile == "model")
+                #expect(uplink.packetsReceived >= 100)
+                #expect(uplink.concealedSamples == 0 && uplink.packetsDiscarded == 0)
+                #expect(info.model.framesToModel == uplink.framesEmitted)
+                #expect(downlink.framesSent >= 100)
+                #expect(downlink.samplesDroppedQueueFull == 0)
+            }
             #expect(info.state == "connected")
             #expect(info.srtpCipher == "SRTP_AEAD_AES_128_GCM")
             #expect(info.inbound.packetsReceived >= 100)

@@ -340,7 +340,9 @@ async function call(command) {
     heard.push(measure(received));
     if (sending) compareFrames = sent.length;
   }, 20);
-  await sleep(command.seconds * 1000);
+  await sleep(1500);
+  const early = await statsSnapshot();   // once the call has settled: concealment so far is start-up's
+  await sleep(command.seconds * 1000 - 1500);
   // While media still flows both ways: the browser's receive statistics of a call in progress (concealment
   // here is concealment of the relay's stream, not of its end).
   const live = await statsSnapshot();
@@ -352,7 +354,7 @@ async function call(command) {
   const stats = await statsSnapshot();
   const frameMs = times.length > 1 ? (times[times.length - 1] - times[0]) / (times.length - 1) : 20;
   const t = (m) => m == null ? null : Math.round(m - marks.start) / 1000;
-  await report({kind: "media", resource, stats, live, userAgent: navigator.userAgent,
+  await report({kind: "media", resource, stats, live, early, userAgent: navigator.userAgent,
                 audio: {frameMs, sent, received: heard, compareFrames, sampleRate: context.sampleRate},
                 marks: {answered: t(marks.answered), connected: t(marks.connected), stopped: t(marks.stopped)}});
 }
@@ -402,6 +404,7 @@ def run_chromium(args, relay, wav, result):
         result["version"] = media.get("userAgent", "")
         result["client"] = media["stats"]
         result["clientLive"] = media.get("live")
+        result["clientEarly"] = media.get("early")
         result["audio"] = media["audio"]
         result["pageMarks"] = media["marks"]
         session_id = media["resource"].rstrip("/").rsplit("/", 1)[-1]

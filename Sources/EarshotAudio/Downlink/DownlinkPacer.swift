@@ -496,9 +496,11 @@ public final class DownlinkPacer {
                 if pendingTail == nil { goIdle() }
             }
         } else if case .ready = source {
-            // A new talkspurt: now, or when the last frame's audio ends if that is later (no overlap on the clock).
+            // A new talkspurt: now (plus the configured start delay), or when the last frame's audio ends if that is
+            // later (no overlap on the clock).
             let lastEnd = lastFrameEnd
-            let origin = lastEnd.map { max(now, $0.time) } ?? now
+            let start = now + configuration.startDelay
+            let origin = lastEnd.map { max(start, $0.time) } ?? start
             let originRTP: UInt32
             if let lastEnd {
                 originRTP = lastEnd.rtpTimestamp &+ UInt32(truncatingIfNeeded: rtpTicks(origin - lastEnd.time))

@@ -50,6 +50,11 @@ extension DownlinkPacer {
         public var maxQueuedDuration: Duration
         /// The length of the fade-out sent after `clear`: 0 (a hard cut, no fade frame) up to one frame.
         public var clearFade: Duration
+        /// How long after the audio that starts a talkspurt its first frame is due. A source that produces audio
+        /// at exactly real time (the echo, a model streaming frame by frame) jitters around its own schedule;
+        /// this much slack keeps its late frames from becoming underruns (gaps the listener hears concealed), at
+        /// this much delay. 0 for models that send faster than real time. At most one second.
+        public var startDelay: Duration
         /// The RTP timestamp of the first frame. Real senders start at a random value (RFC 3550 §5.1); the
         /// default 0 keeps tests readable.
         public var initialRTPTimestamp: UInt32
@@ -65,6 +70,7 @@ extension DownlinkPacer {
             encoder: EncoderSettings = EncoderSettings(),
             maxQueuedDuration: Duration = .seconds(60),
             clearFade: Duration = .milliseconds(5),
+            startDelay: Duration = .zero,
             initialRTPTimestamp: UInt32 = 0,
             eventQueueCapacity: Int = 1024
         ) {
@@ -72,6 +78,7 @@ extension DownlinkPacer {
             self.encoder = encoder
             self.maxQueuedDuration = maxQueuedDuration
             self.clearFade = clearFade
+            self.startDelay = startDelay
             self.initialRTPTimestamp = initialRTPTimestamp
             self.eventQueueCapacity = eventQueueCapacity
         }
@@ -96,6 +103,7 @@ extension DownlinkPacer {
                 throw .invalidClearFade(clearFade)
             }
             guard eventQueueCapacity >= 1 else { throw .invalidEventQueueCapacity(eventQueueCapacity) }
+            guard startDelay >= .zero, startDelay <= .seconds(1) else { throw .invalidStartDelay(startDelay) }
         }
 
         /// The most samples the queue holds (`maxQueuedDuration` at the model rate, rounded down).
@@ -140,12 +148,15 @@ public enum DownlinkPacerError: Error, Hashable, Sendable, CustomStringConvertib
     case invalidClearFade(Duration)
     /// `eventQueueCapacity` below 1.
     case invalidEventQueueCapacity(Int)
+    /// `startDelay` outside 0...1 s.
+    case invalidStartDelay(Duration)
     /// libopus refused to create the encoder.
     case encoder(OpusError)
 
     public var description: String {
         switch self {
         case .invalidComplexity(let value): "encoder complexity \(value) outside 0...10"
+        case .invalidStartDelay(let value): "start delay \(value) outside 0...1 s"
         case .invalidBitrate(let value): "bitrate \(value) b/s outside 6000...510000 b/s"
         case .invalidExpectedPacketLoss(let value): "expected packet loss \(value) % outside 0...100 %"
         case .invalidMaxQueuedDuration(let value): "maxQueuedDuration \(value) outside one frame...600 s"

@@ -60,6 +60,7 @@ public final class JitterBuffer {
         var arrival: Instant?
         var source: UplinkFrame.Source
         var stretched: Bool
+        var followsGap = false
     }
     private var segments: [Segment] = []
     private var scratch: [Int16]
@@ -80,8 +81,18 @@ public final class JitterBuffer {
     /// Frames ready to hand out.
     private var ready: [UplinkFrame] = []
 
-    /// Fills longer than this (a sender that paused without DTX, a timestamp jump) are skipped, not concealed.
-    static let maximumFill: Int64 = 48_000 / 2
+    /// A known gap (the packet after it is here) longer than this is skipped, not filled: past
+    /// `concealmentBeforeFade` concealment is silence anyway, and filling a long gap in one go would push that
+    /// much made-up audio ahead of the packets already waiting (delay for a listener, a backlog for a model that
+    /// answers in real time). The frame after the jump says so (`UplinkFrame.followsGap`).
+    private var maximumFill: Int64 {
+        let fade = configuration.concealmentBeforeFade.nanosecondsClamped / 1_000_000 * 48
+        return fade + Int64(frameSamples) * 48_000 / Int64(outputRate)
+    }
+    private var pendingGap = false
+    /// DTX gaps are filled with comfort noise up to this long (WebRTC senders send a DTX packet every 400 ms);
+    /// longer ones are skipped like any other jump.
+    static let maximumDTXFill: Int64 = 48_000 * 2
     /// A packet this far behind the playout point is taken as a restarted stream, not as a late packet.
     static let restartDistance: Int64 = 48_000 * 3
 
@@ -463,13 +474,6 @@ public final class JitterBuffer {
             return true
         }
         let missing = gap - expandedSinceDecode
-        if missing > Self.maximumFill {
-            // A jump in the sender's timeline: skip it rather than fill it with half a second of made-up audio.
-            nextTimestamp = head.timestamp
-            expandedSinceDecode = 0
-            decode(head, now: now)
-            return true
-        }
         let twoAndAHalfMilliseconds: Int64 = 120
         let fillable = missing / twoAndAHalfMilliseconds * twoAndAHalfMilliseconds
         if fillable == 0 {
@@ -477,11 +481,21 @@ public final class JitterBuffer {
             decode(head, now: now)
             return true
         }
-        if let last = lastDecodedSequence, head.sequence == last + 1 {
-            // The sequence is unbroken, so the sender stopped on purpose (DTX): comfort noise, at once.
+        if let last = lastDecodedSequence, head.sequence == last + 1, missing <= Self.maximumDTXFill {
+            // The sequence is unbroken, so the sender stopped on purpose (DTX): comfort noise, at once. The time
+            // really passed at the sender, so this adds no backlog.
             let chunk = min(fillable, 960)
             conceal(samples: Int(chunk * Int64(outputRate) / 48_000), timestamp: next, source: .comfortNoise)
             nextTimestamp = next + chunk
+            return true
+        }
+        if missing > maximumFill {
+            // A long gap, or a jump in the sender's timeline: skip it rather than fill it with made-up audio.
+            nextTimestamp = head.timestamp
+            expandedSinceDecode = 0
+            statistics.gapsSkipped += 1
+            pendingGap = true
+            decode(head, now: now)
             return true
         }
         if configuration.profile == .conversational, allowExpansion, expandedSinceDecode == 0,
@@ -537,7 +551,8 @@ public final class JitterBuffer {
         if packet.carriesFEC { statistics.fecPacketsDiscarded += 1 }
         pcm.append(contentsOf: scratch[0..<decoded])
         segments.append(Segment(count: decoded, timestamp: packet.timestamp, arrival: packet.arrival,
-                                source: .decoded, stretched: false))
+                                source: .decoded, stretched: false, followsGap: pendingGap))
+        pendingGap = false
         nextTimestamp = packet.timestamp + packet.duration
         lastDecodedSequence = packet.sequence
         recentlyDecoded[Int(packet.sequence & 255)] = packet.sequence
@@ -614,12 +629,14 @@ public final class JitterBuffer {
         var remaining = frameSamples
         var worst = UplinkFrame.Source.decoded
         var stretched = false
+        var followsGap = false
         let quantile = estimator.quantileEstimate.seconds
         while remaining > 0, !segments.isEmpty {
             let take = min(remaining, segments[0].count)
             let segment = segments[0]
             worst = Self.worse(worst, segment.source)
             stretched = stretched || segment.stretched
+            followsGap = followsGap || segment.followsGap
             switch segment.source {
             case .decoded, .fecRecovered:
                 if let arrival = segment.arrival {
@@ -642,6 +659,7 @@ public final class JitterBuffer {
             } else {
                 segments[0].count -= take
                 segments[0].timestamp += Int64(take) * 48_000 / Int64(outputRate)
+                segments[0].followsGap = false
             }
         }
         let samples = Array(pcm[0..<frameSamples])
@@ -651,7 +669,7 @@ public final class JitterBuffer {
         statistics.targetDelay = target.seconds
         statistics.currentDelay = bufferLevelMilliseconds / 1000
         ready.append(UplinkFrame(samples: samples, rtpTimestamp: first.timestamp, arrival: first.arrival,
-                                 emitted: now, source: worst, stretched: stretched))
+                                 emitted: now, source: worst, stretched: stretched, followsGap: followsGap))
     }
 
     private static func worse(_ a: UplinkFrame.Source, _ b: UplinkFrame.Source) -> UplinkFrame.Source {

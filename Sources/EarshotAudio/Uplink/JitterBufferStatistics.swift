@@ -46,8 +46,10 @@ public struct JitterBufferStatistics: Hashable, Sendable, Codable {
     public var insertedSamplesForDeceleration = 0
     /// Samples removed by compressing speech, or dropped silence, to let the buffer shrink.
     public var removedSamplesForAcceleration = 0
-    /// Buffer restarts: overflow, or a timestamp jump too large to bridge.
+    /// Buffer restarts: overflow, or a stream that restarted its timeline.
     public var bufferFlushes = 0
+    /// Gaps too long to fill (longer than `concealmentBeforeFade` plus a frame), skipped instead.
+    public var gapsSkipped = 0
     /// Frames emitted.
     public var framesEmitted = 0
 
@@ -92,4 +94,7 @@ public struct UplinkFrame: Sendable {
     public var source: Source
     /// Whether time-stretching changed this frame's audio.
     public var stretched: Bool
+    /// Whether audio was skipped just before this frame (a gap too long to fill, or a jump in the sender's
+    /// timeline): `rtpTimestamp` says how much.
+    public var followsGap: Bool = false
 }
