@@ -111,7 +111,8 @@ let package = Package(
         .testTarget(
             name: "EarshotAudioTests",
             dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotSimulation", "EarshotOpus", "EarshotWire"]),
-        .testTarget(name: "EarshotCoreTests", dependencies: ["EarshotCore", "EarshotCrypto", "EarshotWire"]),
+        .testTarget(
+            name: "EarshotCoreTests", dependencies: ["EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotAudio", "EarshotOpus"]),
         .testTarget(
             name: "EarshotTests",
             dependencies: [
