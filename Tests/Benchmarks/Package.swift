@@ -13,6 +13,17 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "AudioPipelineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "EarshotAudio", package: "Earshot"),
+                .product(name: "EarshotOpus", package: "Earshot"),
+                .product(name: "EarshotWire", package: "Earshot"),
+            ],
+            path: "Benchmarks/AudioPipelineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "CryptoBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
