@@ -48,8 +48,8 @@ public enum JitterBufferReport {
     /// network did and what the buffer did about it.
     public static func markdown(_ rows: [Row]) -> String {
         var lines = [
-            "| profile | network | run | added delay p50 | added delay p95 | concealed | FEC-recovered | lost in network | late, discarded | stretched (−/+ ms) | delay p50 first → last minute |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| profile | network | run | added delay p50 | added delay p95 | max | concealed | FEC-recovered | lost in network | late, discarded | stretched (−/+ ms) | delay p50 first → last minute |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for row in rows {
             let r = row.result
@@ -64,6 +64,7 @@ public enum JitterBufferReport {
             lines.append(
                 "| \(r.parameters.profile) | \(row.label) | \(Int(r.parameters.duration.seconds)) s "
                     + "| \(ms(r.addedDelayPercentile(50))) | \(ms(r.addedDelayPercentile(95))) "
+                    + "| \(ms(r.addedDelayPercentile(100))) "
                     + "| \(fixed(r.concealedPercent, 2)) % | \(s.fecPacketsRecovered) | \(r.packetsLostInNetwork) of \(r.packetsSent) "
                     + "| \(s.packetsLate) | \(fixed(Double(s.removedSamplesForAcceleration) * 1000 / rate, 0)) / "
                     + "\(fixed(Double(s.insertedSamplesForDeceleration) * 1000 / rate, 0)) | \(drift) |")

@@ -513,8 +513,9 @@ public final class JitterBuffer {
             return true
         }
         if configuration.profile == .model {
-            // Wait for the missing packet up to the reorder window, counted from when the gap showed.
-            if gapNoticed?.timestamp != next { gapNoticed = (next, now) }
+            // Wait for the missing packets up to the reorder window, counted from when the gap showed: once per
+            // gap (keyed by the packet after it), however many packets it spans.
+            if gapNoticed?.timestamp != head.timestamp { gapNoticed = (head.timestamp, now) }
             let deadline = (gapNoticed?.at ?? now) + reorderWindow(at: now)
             if deadline > now {
                 gapDeadline = deadline
