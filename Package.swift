@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "EarshotOpus", targets: ["EarshotOpus"]),
         .library(name: "EarshotCore", targets: ["EarshotCore"]),
         .library(name: "EarshotAudio", targets: ["EarshotAudio"]),
+        .library(name: "EarshotModelProtocol", targets: ["EarshotModelProtocol"]),
         .library(name: "Earshot", targets: ["Earshot"]),
     ],
     dependencies: [
@@ -45,6 +46,9 @@ let package = Package(
 
         // The sans-IO core: ICE-lite, the peer connection state machine, RTP/RTCP bookkeeping. No sockets, no clocks.
         .target(name: "EarshotCore", dependencies: ["EarshotWire", "EarshotCrypto"], swiftSettings: strict),
+
+        // The model protocol (Docs/model-protocol.md): messages, the audio header, stdio framing. Sans-IO.
+        .target(name: "EarshotModelProtocol", dependencies: ["EarshotWire"], swiftSettings: strict),
 
         // Network impairment models on virtual time (delay, jitter, loss, reordering): used by the jitter buffer
         // simulations and by the benchmark's impaired links. Pure Swift, seeded, no clock.
@@ -108,6 +112,7 @@ let package = Package(
         .testTarget(name: "EarshotWireTests", dependencies: ["EarshotWire"]),
         .testTarget(name: "EarshotCryptoTests", dependencies: ["EarshotCrypto"]),
         .testTarget(name: "EarshotOpusTests", dependencies: ["EarshotOpus", "EarshotWire"]),
+        .testTarget(name: "EarshotModelProtocolTests", dependencies: ["EarshotModelProtocol", "EarshotWire"]),
         .testTarget(
             name: "EarshotAudioTests",
             dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotSimulation", "EarshotOpus", "EarshotWire"]),

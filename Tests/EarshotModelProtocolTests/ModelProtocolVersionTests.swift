@@ -1,0 +1,6 @@
+import EarshotModelProtocol
+import Testing
+
+@Test func protocolVersionNamesItself() {
+    #expect(ModelProtocolVersion.current == "earshot-model/1")
+}
