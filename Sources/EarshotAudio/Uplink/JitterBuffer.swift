@@ -275,10 +275,16 @@ public final class JitterBuffer {
     }
 
     /// Audio held now: decoded samples plus the span of the buffered packets, in milliseconds.
+    /// Packets stamped further ahead than the maximum delay are left out: one packet with a timestamp far in the
+    /// future (a broken or hostile sender) would otherwise read as seconds of buffered audio and make the buffer
+    /// compress real speech for as long as it waits.
     private var bufferLevelMilliseconds: Double {
         var ticks = Int64(pcm.count) * 48_000 / Int64(outputRate)
-        if let next = nextTimestamp, let last = packets.last {
-            ticks += max(0, last.timestamp + last.duration - next)
+        if let next = nextTimestamp {
+            let horizon = next + configuration.maximumDelay.nanosecondsClamped / 1_000_000 * 48
+            if let last = packets.last(where: { $0.timestamp <= horizon }) {
+                ticks += max(0, last.timestamp + last.duration - next)
+            }
         }
         return Double(ticks) / 48
     }
