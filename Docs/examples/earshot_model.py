@@ -471,15 +471,21 @@ class WebSocketTransport:
     async def send(self, kind, body):
         await self.send_frame(OP_TEXT if kind == KIND_CONTROL else OP_BINARY, body)
 
-    async def close(self, code=1000, reason="", wait=False):
-        """Sends our close frame (once); with `wait`, reads until the client's (bounded); then closes TCP."""
+    async def close(self, code=1000, reason="", clean=True):
+        """Sends our close frame (once), then closes TCP (the server closes first, §7.1.1) once the client has
+        answered: with its close frame after a clean end; after a failure (the stream may be mid-frame) by closing
+        its side, all it still sends being discarded, as closing with unread data would reset the connection and
+        could lose our close frame. Both waits are bounded."""
         try:
             if not self.close_sent:
                 self.close_sent = True
                 await self.send_frame(OP_CLOSE, struct.pack(">H", code) + reason.encode()[:123])
-            if wait and not self.close_received:
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    while (await self.read_frame(MAX_MESSAGE))[1] != OP_CLOSE:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                while clean and not self.close_received:
+                    self.close_received = (await self.read_frame(MAX_MESSAGE))[1] == OP_CLOSE
+                if not clean:
+                    self.writer.write_eof()
+                    while await self.reader.read(1 << 16):
                         pass
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError):
             pass
@@ -536,9 +542,9 @@ async def serve_websocket(host, port, default_model):
             websocket = WebSocketTransport(reader, writer)
             error = await Session(websocket, model_class, peer).run()
             if error is None:
-                await websocket.close(1000, wait=True)
+                await websocket.close(1000)
             else:
-                await websocket.close(error.close_code, str(error))
+                await websocket.close(error.close_code, str(error), clean=False)
         except Exception:
             log.exception("[%s] connection failed", peer)
         finally:

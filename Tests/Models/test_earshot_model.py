@@ -389,6 +389,7 @@ class SessionTests:
         await side.send_control({"type": "speech_stopped", "audio_end_ms": 2000})
         response_id, played, controls, audio = await side.response()
         self.assertEqual((response_id, played), (2, second))
+        self.assertEqual([c["type"] for c in controls], ["mark"])
 
         # Response 2 is reported played in full: the next utterance brings no clear, only response 3.
         await side.send_control({"type": "mark_played", "name": controls[0]["name"], "played_at_ms": 2600})
@@ -398,8 +399,9 @@ class SessionTests:
         third = tone(0.3, 880)
         await side.send_pcm(third)
         await side.send_control({"type": "speech_stopped", "audio_end_ms": 2300})
-        response_id, played, _, last_audio = await side.response()
+        response_id, played, controls, last_audio = await side.response()
         self.assertEqual((response_id, played), (3, third))
+        self.assertEqual([c["type"] for c in controls], ["mark"], "no clear")
         self.assertEqual(last_audio[-1].sequence, 10 + 5 + 3 - 1, "output sequence counts every output message")
         await side.send_control({"type": "stop", "reason": "client_hangup"})
         self.assertIsNone(await side.receive())
