@@ -23,9 +23,14 @@ Transports (the same messages on both):
                         earshot serve --model 'exec:python3 Docs/examples/earshot_model.py --stdio --model parrot'
                       stdout carries only the protocol; logs go to stderr.
 
-Errors: a message from the relay that breaks the protocol (bad JSON, a bad audio header, a frame over 1 MiB, ...)
-is answered with {"type":"error","code":...} and the session is closed. Unknown message types are ignored.
-Exit status with --stdio: 0 after `stop` or when stdin ends between frames, 1 after a protocol error.
+Errors: a message from the relay that breaks the protocol is answered with {"type":"error","code":...} and the
+session is closed. Codes: bad_json, bad_audio_header (also an odd PCM16 payload), frame_too_large (over 1 MiB),
+bad_frame (stdio: length 0, unknown kind, input ending inside a frame), unexpected_message (anything before
+session.start, a second one), unsupported_protocol, unsupported_format (the model cannot take the input, or its
+output format is not offered), model_error (an exception in the model). Unknown message types are ignored.
+WebSocket close codes: 1000 after stop, 1002 protocol error, 1007 text not UTF-8, 1009 message over 1 MiB,
+1011 model error. Exit status with --stdio: 0 after `stop` or when stdin ends between frames, 1 after an error.
+The WebSocket server runs until SIGINT or SIGTERM.
 
 Python 3.11, standard library only.
 """
@@ -113,6 +118,8 @@ def same_format_as_input(start, encodings=("pcm16",)):
     return {"encoding": encoding, "sample_rate": rate}
 
 
+# --- One session: the relay's messages in, the model's out (the same on both transports) ---------------------------
+
 class SessionLog(logging.LoggerAdapter):
     def process(self, msg, kwargs):
         return f"[{self.extra['peer']}] {msg}", kwargs
@@ -134,7 +141,8 @@ class Session:
         await self.transport.send(KIND_CONTROL, json.dumps({"type": type_, **fields}, separators=(",", ":")).encode())
 
     async def send_audio(self, response_id, payload):
-        """Output audio of response `response_id` (a u64 > 0 the model picks; ties audio to response.done and played)."""
+        """Output audio of response `response_id`: a u64 > 0 the model picks, which ties the audio to its
+        response.done and to the relay's `played` report."""
         if len(payload) > MAX_MESSAGE - AUDIO_HEADER.size:
             raise ValueError("audio payload over 1 MiB - 24 bytes: split it")
         header = AUDIO_HEADER.pack(AUDIO_OUTPUT, 0, 0, self.output_sequence & 0xFFFFFFFF, response_id, 0)
@@ -218,6 +226,8 @@ class Session:
         await self.send_control("session.ready", output_audio_format=output_format)
 
 
+# --- The models: write yours like these -------------------------------------------------------------------------
+
 class Model:
     """One instance per session. Replace EchoModel or ParrotModel with your own subclass.
 
@@ -246,6 +256,8 @@ class Model:
 
 
 class EchoModel(Model):
+    """Sends every input payload straight back as response 1, in the input's own format."""
+
     async def on_session_start(self, start):
         return same_format_as_input(start, encodings=("pcm16", "opus"))
 
@@ -254,6 +266,8 @@ class EchoModel(Model):
 
 
 class ParrotModel(Model):
+    """Plays each utterance back once the relay's VAD reports its end; clears its playback when talked over."""
+
     CHUNK_MS = 100  # output message size; sent as fast as possible, the relay paces the playback
     HISTORY_MS = 2000  # input kept while not recording: the VAD reports speech after it began
     MAX_UTTERANCE_MS = 60_000  # bounds memory: an utterance keeps its last minute
@@ -507,6 +521,7 @@ async def websocket_handshake(reader, writer, default_model):
         name, colon, value = line.partition(":")
         if colon:
             headers[name.strip().lower()] = value.strip()
+
     def tokens(name):
         return {token.strip().lower() for token in headers.get(name, "").split(",")}
     key = headers.get("sec-websocket-key", "")
