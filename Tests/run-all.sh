@@ -30,3 +30,6 @@ fi
 
 swift build --build-tests 2>&1
 swift test --skip-build 2>&1
+# The Python reference model (Docs/examples/earshot_model.py) against its protocol driver: Debian's python3, the
+# standard library only.
+/usr/bin/python3 -m unittest discover -s Tests/Models 2>&1
