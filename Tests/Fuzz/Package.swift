@@ -1,12 +1,13 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for Earshot's wire parsers, kept in their own package so the main build and `swift test` never
-// see them. Each target is one parser's property check from `WireFuzzChecks` behind a libFuzzer entry point.
+// see them. Each target is one parser's property check from `WireFuzzChecks` (`ModelProtocolFuzzChecks` for the
+// model protocol) behind a libFuzzer entry point.
 // Run from this folder: `./run.sh` (all targets), or build one with
 // `swift build -c release --product FuzzSTUN --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz`
 // (see Docs/fuzzing.md).
 import PackageDescription
 
-let targets = ["FuzzSTUN", "FuzzRTP", "FuzzRTCP", "FuzzSDP", "FuzzDemux", "FuzzOpusTOC"]
+let targets = ["FuzzSTUN", "FuzzRTP", "FuzzRTCP", "FuzzSDP", "FuzzDemux", "FuzzOpusTOC", "FuzzModelProtocol"]
 
 let package = Package(
     name: "EarshotFuzz",
@@ -18,7 +19,9 @@ let package = Package(
     targets: targets.map {
         .executableTarget(
             name: $0,
-            dependencies: [.product(name: "EarshotWire", package: "Earshot")],
+            dependencies: [.product(name: "EarshotWire", package: "Earshot")]
+                // The model protocol's checks live in its own module (`ModelProtocolFuzzChecks`).
+                + ($0 == "FuzzModelProtocol" ? [.product(name: "EarshotModelProtocol", package: "Earshot")] : []),
             path: "Sources/\($0)")
     },
     swiftLanguageModes: [.v6]

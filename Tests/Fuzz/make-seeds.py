@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # Writes the seed corpora under Tests/Fuzz/Corpus/<Target>/: the UDP datagrams of the real Chromium call
 # (Fixtures/wire/chromium-loopback-audio.pcap, see Fixtures/wire/README.md), the SDP fixtures, the RFC 5769 STUN
-# vectors and hand-made packets for what the capture lacks (RTCP types, extension forms, Opus framings).
+# vectors, hand-made packets for what the capture lacks (RTCP types, extension forms, Opus framings) and model
+# protocol messages and stdio streams (Docs/model-protocol.md).
 # Deterministic: re-running it rewrites the same files. Usage: python3 Tests/Fuzz/make-seeds.py
-import hashlib, hmac, os, shutil, struct, zlib
+import hashlib, hmac, json, os, shutil, struct, zlib
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.normpath(os.path.join(here, '..', '..'))
@@ -242,6 +243,62 @@ def opus_seeds():
     }
 
 
+# Model protocol (Docs/model-protocol.md) -------------------------------------------------------------------------
+
+def model_frame(kind_, body):
+    """One stdio frame: length (kind + body, u32 big-endian), kind, body."""
+    return struct.pack('!IB', len(body) + 1, kind_) + body
+
+
+def model_audio(type_, flags, sequence, media_time, relay_time, payload):
+    """An audio message: the 24-byte big-endian header, then the payload."""
+    return struct.pack('!BBHIQQ', type_, flags, 0, sequence, media_time, relay_time) + payload
+
+
+def pcm16(samples):
+    return struct.pack('<%dh' % len(samples), *samples)
+
+
+def model_protocol_seeds():
+    """Every JSON example of the protocol's documentation, audio messages of both types and stdio streams of both
+    directions written here independently of the Swift encoder, and frames the decoder must skip or reject."""
+    page = open(os.path.join(root, 'Docs', 'model-protocol.md'), encoding='utf-8').read()
+    examples = [block.split('\n```', 1)[0].encode() for block in page.split('```json\n')[1:]]
+    seeds = {}
+    for index, text in enumerate(examples):
+        seeds['json-%02d-%s' % (index, json.loads(text)['type'])] = text
+    seeds['json-pretty-unknown-member'] = (b'{ "type": "played", "response_id": 18446744073709551615, "played_ms": 1e3,'
+                                           b' "played_samples": 16000, "truncated": false, "x": [null, {"y": "\\ud834\\udd1e\\n"}] }')
+    speech = pcm16([0, 1, -1, 1000, -32768, 32767])
+    inputs = [model_audio(1, flags, sequence, sequence * 320, 0 if flags & 1 else 161250 + sequence * 20000, speech)
+              for sequence, flags in ((0, 0), (1, 1), (2, 2), (3, 4), (4, 7))]
+    outputs = [model_audio(2, 0, sequence, 7, 0, speech * (sequence + 1)) for sequence in range(3)]
+    seeds['audio-input'] = inputs[0]
+    seeds['audio-input-concealed'] = inputs[1]
+    seeds['audio-output'] = outputs[0]
+    seeds['audio-output-empty'] = model_audio(2, 0, 9, 0, 0, b'')
+    seeds['audio-output-opus'] = model_audio(2, 0, 1, 3, 0, bytes([0x78, 0x01, 0x02, 0x03]))
+    relay_side = [examples[0], b'{"type":"speech_started","audio_start_ms":700}', b'{"type":"stats","uplink":{"jitter":0.004}}',
+                  b'{"type":"mark_played","name":"turn-1-end","played_at_ms":4584}', b'{"type":"stop","reason":"client_hangup"}']
+    seeds['frames-relay-to-model'] = b''.join(
+        [model_frame(1, relay_side[0])] + [model_frame(2, audio) for audio in inputs]
+        + [model_frame(1, text) for text in relay_side[1:]])
+    model_side = [b'{"type":"session.ready","output_audio_format":{"encoding":"pcm16","sample_rate":16000}}',
+                  b'{"type":"mark","name":"turn-1-end"}', b'{"type":"response.done","response_id":7}', b'{"type":"clear"}']
+    seeds['frames-model-to-relay'] = b''.join(
+        [model_frame(1, model_side[0])] + [model_frame(2, audio) for audio in outputs]
+        + [model_frame(1, text) for text in model_side[1:]])
+    seeds['frames-doc-clear'] = model_frame(1, b'{"type":"clear"}')
+    seeds['frames-doc-audio'] = model_frame(2, model_audio(1, 1, 3, 960, 61250, pcm16([0, 1, -1, 1000])))
+    clear = model_frame(1, b'{"type":"clear"}')
+    seeds['bad-empty-and-unknown-kind'] = struct.pack('!I', 0) + model_frame(3, b'future') + clear
+    seeds['bad-content'] = (model_frame(1, b'{"type":"response.create"}') + model_frame(1, b'{"type":"mark"}')
+                            + model_frame(1, b'[1,2') + model_frame(2, b'\x09' + bytes(23)) + clear)
+    seeds['bad-too-large'] = struct.pack('!IB', 1048578, 2) + bytes(16)
+    seeds['bad-stray-print'] = b'hello\n' + clear
+    return seeds
+
+
 def main():
     if os.path.isdir(corpus):
         shutil.rmtree(corpus)
@@ -269,6 +326,9 @@ def main():
             write(target, name, data)
             if target != 'FuzzOpusTOC':
                 write('FuzzDemux', name, data)
+
+    for name, data in model_protocol_seeds().items():
+        write('FuzzModelProtocol', name, data)
 
     for directory in (os.path.join(root, 'Fixtures', 'sdp'), os.path.join(root, 'Fixtures', 'wire')):
         for name in sorted(os.listdir(directory)):
