@@ -46,7 +46,8 @@ import Darwin
 ///
 /// ## Cost
 /// O(1) work per sample (a DC blocker, a two-pole low pass, a decimator) and a fixed periodicity search per
-/// block (48 lags × 80 products at 4 kHz), so a 20 ms frame at 48 kHz is a few thousand multiply-adds. Storage is
+/// block (48 lags × 80 products at 4 kHz, whatever the rate): about 20 000 arithmetic operations for a 20 ms frame
+/// at 48 kHz, of the order of 10...20 µs in a release build on a current x86-64 core. Storage is
 /// allocated once; `process(_:at:into:)` allocates nothing unless `events` must grow, and `process(_:at:)`
 /// returns an empty array (no allocation) for frames without an event.
 ///
@@ -167,8 +168,8 @@ public struct VoiceActivityDetector: Sendable {
         samples.withUnsafeBufferPointer { process($0, at: position) }
     }
 
-    /// Ends the stream: a talkspurt in progress stops at its last speech block. Returns that `speechStopped`, or
-    /// nil if there was no talkspurt. The detector can go on (later frames are a new run).
+    /// Ends the stream: a talkspurt in progress stops at its last speech block, and a candidate is dropped.
+    /// Returns that `speechStopped`, or nil if there was no talkspurt. Frames may still follow, as after a pause.
     public mutating func finish() -> VoiceActivityEvent? {
         candidateStart = nil
         guard isSpeaking else { return nil }
