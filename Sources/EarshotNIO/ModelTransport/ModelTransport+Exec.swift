@@ -1,0 +1,183 @@
+import Foundation
+public import Logging
+public import NIOCore
+import NIOPosix
+
+extension ModelTransport {
+    /// Starts `command` (run by `/bin/sh -c`) as this session's model: messages go to its stdin and come from its
+    /// stdout in length-prefixed frames (`| length u32 BE | kind u8 | body |`, kind 1 = JSON text, 2 = audio;
+    /// Docs/model-protocol.md); each line it writes to stderr goes to `logger` at notice level.
+    public static func launch(
+        command: String, eventLoop: any EventLoop, logger: Logger,
+        onEvent: @escaping (ModelTransportEvent) -> Void
+    ) -> ModelTransport {
+        eventLoop.preconditionInEventLoop()
+        let transport = ModelTransport(eventLoop: eventLoop, onEvent: onEvent)
+        let box = NIOLoopBound(transport, eventLoop: eventLoop)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.terminationHandler = { finished in
+            let status = finished.terminationStatus
+            let reason = finished.terminationReason
+            eventLoop.execute { box.value.processExited(status: status, reason: reason) }
+        }
+        do {
+            try process.run()
+        } catch {
+            eventLoop.execute { box.value.failed(.couldNotConnect("could not start `\(command)`: \(error)")) }
+            return transport
+        }
+        transport.process = process
+        // NIO takes its own copies of the descriptors; ours (the pipes' ends in this process) are closed.
+        let output = dup(stdout.fileHandleForReading.fileDescriptor)
+        let input = dup(stdin.fileHandleForWriting.fileDescriptor)
+        let errors = dup(stderr.fileHandleForReading.fileDescriptor)
+        try? stdout.fileHandleForReading.close()
+        try? stdin.fileHandleForWriting.close()
+        try? stderr.fileHandleForReading.close()
+
+        NIOPipeBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(StdioFrameSplitter()))
+                    try channel.pipeline.syncOperations.addHandler(StdioMessageHandler(transport: box))
+                }
+            }
+            .takingOwnershipOfDescriptors(input: output, output: input)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): box.value.channel = channel
+                case .failure(let error): box.value.failed(.couldNotConnect("pipes to `\(command)`: \(error)"))
+                }
+            }
+        let tagged = logger
+        NIOPipeBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineSplitter()))
+                    try channel.pipeline.syncOperations.addHandler(StderrLogger(logger: tagged))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: errors)
+            .whenFailure { _ in try? FileHandle(fileDescriptor: errors, closeOnDealloc: true).close() }
+        return transport
+    }
+}
+
+/// Splits the model's stdout into frames. A length of 0 or above the limit is a protocol violation as soon as it
+/// is read: nothing is buffered for it.
+struct StdioFrameSplitter: ByteToMessageDecoder {
+    typealias InboundOut = ModelTransportMessage
+
+    struct Violation: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        guard length >= 1, Int(length) <= ModelTransport.maximumMessageSize + 1 else {
+            throw Violation(description: "stdio frame length \(length) (1...\(ModelTransport.maximumMessageSize + 1))")
+        }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let kind = buffer.readInteger(as: UInt8.self) ?? 0
+        let body = buffer.readBytes(length: Int(length) - 1) ?? []
+        switch kind {
+        case 1: context.fireChannelRead(NIOAny(ModelTransportMessage.text(body)))
+        case 2: context.fireChannelRead(NIOAny(ModelTransportMessage.binary(body)))
+        default: throw Violation(description: "stdio frame kind \(kind) (1 = control, 2 = audio)")
+        }
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
+        let state = try decode(context: context, buffer: &buffer)
+        if state == .needMoreData, buffer.readableBytes > 0 {
+            throw Violation(description: "stdout ended inside a frame (\(buffer.readableBytes) bytes left)")
+        }
+        return state
+    }
+}
+
+private final class StdioMessageHandler: ChannelDuplexHandler {
+    typealias InboundIn = ModelTransportMessage
+    typealias OutboundIn = ModelTransportMessage
+    typealias OutboundOut = ByteBuffer
+
+    let transport: NIOLoopBound<ModelTransport>
+
+    init(transport: NIOLoopBound<ModelTransport>) { self.transport = transport }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        transport.value.received(unwrapInboundIn(data))
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let (kind, bytes): (UInt8, [UInt8]) = switch unwrapOutboundIn(data) {
+        case .text(let b): (1, b)
+        case .binary(let b): (2, b)
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 5 + bytes.count)
+        buffer.writeInteger(UInt32(bytes.count + 1))
+        buffer.writeInteger(kind)
+        buffer.writeBytes(bytes)
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        transport.value.channelInactive()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        transport.value.failed(.protocolViolation("\(error)"))
+        context.close(promise: nil)
+    }
+}
+
+/// Lines of the model's stderr (at most 4 KiB each: longer ones are cut).
+struct LineSplitter: ByteToMessageDecoder {
+    typealias InboundOut = String
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let view = buffer.readableBytesView
+        if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - view.startIndex
+            let line = buffer.readString(length: length) ?? ""
+            buffer.moveReaderIndex(forwardBy: 1)
+            context.fireChannelRead(NIOAny(line))
+            return .continue
+        }
+        if buffer.readableBytes >= 4096 {
+            context.fireChannelRead(NIOAny(buffer.readString(length: 4096) ?? ""))
+            return .continue
+        }
+        return .needMoreData
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
+        if buffer.readableBytes > 0 { context.fireChannelRead(NIOAny(buffer.readString(length: buffer.readableBytes) ?? "")) }
+        return .needMoreData
+    }
+}
+
+private final class StderrLogger: ChannelInboundHandler {
+    typealias InboundIn = String
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        logger.notice("model stderr: \(unwrapInboundIn(data))")
+    }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+public import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// One message of the model protocol as the transports carry it: control messages are JSON text, audio messages
+/// binary (Docs/model-protocol.md). The transport does not look inside.
+public enum ModelTransportMessage: Sendable, Hashable {
+    case text([UInt8])
+    case binary([UInt8])
+
+    var count: Int {
+        switch self {
+        case .text(let bytes), .binary(let bytes): bytes.count
+        }
+    }
+}
+
+/// Why a model transport ended.
+public enum ModelTransportEnd: Sendable, Hashable, CustomStringConvertible {
+    /// The relay closed it.
+    case closedByRelay
+    /// The model closed it cleanly (WebSocket close, or the process ended its output and exited 0).
+    case closedByModel(String)
+    /// The connection or the process could not be set up.
+    case couldNotConnect(String)
+    /// The model broke the framing (a malformed frame, a message over the limit, a WebSocket protocol error).
+    case protocolViolation(String)
+    /// The model process exited with a failure status or was killed by a signal.
+    case processFailed(String)
+
+    public var description: String {
+        switch self {
+        case .closedByRelay: "closed by the relay"
+        case .closedByModel(let detail): "closed by the model (\(detail))"
+        case .couldNotConnect(let detail): "could not connect to the model: \(detail)"
+        case .protocolViolation(let detail): "model protocol violation: \(detail)"
+        case .processFailed(let detail): "model process failed: \(detail)"
+        }
+    }
+}
+
+/// What a transport reports, on its event loop.
+public enum ModelTransportEvent: Sendable {
+    case message(ModelTransportMessage)
+    case ended(ModelTransportEnd)
+}
+
+/// The connection to one session's model: a WebSocket the relay dialled, or the stdin/stdout of a process it
+/// started. Confined to its event loop: `send` and `close` are called there, and events are delivered there.
+///
+/// Outbound messages are bounded: while more than `maximumPendingBytes` are written but not yet taken by the
+/// model (a model that stopped reading), `send` refuses and counts instead of queueing without end, so a stalled
+/// model costs its own session dropped audio and never blocks the UDP loop or other sessions.
+public final class ModelTransport {
+    public struct Statistics: Sendable, Hashable, Codable {
+        public var messagesSent = 0
+        public var bytesSent = 0
+        public var messagesReceived = 0
+        public var bytesReceived = 0
+        /// Messages refused by `send` because the model was not reading.
+        public var messagesDropped = 0
+    }
+
+    /// The largest message either way: 1 MiB (the protocol's limit).
+    public static let maximumMessageSize = 1 << 20
+    public static let maximumPendingBytes = 1 << 20
+
+    public let eventLoop: any EventLoop
+    public private(set) var statistics = Statistics()
+    public private(set) var end: ModelTransportEnd?
+
+    var channel: (any Channel)?
+    private var pendingBytes = 0
+    private let onEvent: (ModelTransportEvent) -> Void
+    var process: Process?
+    private var processStatus: Int32?
+    private var channelClosed = false
+
+    init(eventLoop: any EventLoop, onEvent: @escaping (ModelTransportEvent) -> Void) {
+        self.eventLoop = eventLoop
+        self.onEvent = onEvent
+    }
+
+    /// Sends one message; false (and counted) when the model is not keeping up or the transport has ended.
+    @discardableResult
+    public func send(_ message: ModelTransportMessage) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        guard end == nil, let channel else { return false }
+        guard pendingBytes + message.count <= Self.maximumPendingBytes else {
+            statistics.messagesDropped += 1
+            return false
+        }
+        pendingBytes += message.count
+        statistics.messagesSent += 1
+        statistics.bytesSent += message.count
+        let size = message.count
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in pendingBytes -= size }
+        channel.writeAndFlush(message, promise: promise)
+        return true
+    }
+
+    /// Ends the transport from the relay's side: a WebSocket close, or the process's stdin closed and the process
+    /// terminated (SIGTERM, then SIGKILL after two seconds).
+    public func close() {
+        eventLoop.preconditionInEventLoop()
+        finish(.closedByRelay)
+        channel?.close(promise: nil)
+        terminateProcess()
+    }
+
+    // MARK: From the pipeline
+
+    func received(_ message: ModelTransportMessage) {
+        guard end == nil else { return }
+        statistics.messagesReceived += 1
+        statistics.bytesReceived += message.count
+        onEvent(.message(message))
+    }
+
+    func failed(_ reason: ModelTransportEnd) {
+        guard end == nil else { return }
+        finish(reason)
+        channel?.close(promise: nil)
+        terminateProcess()
+    }
+
+    func channelInactive() {
+        channelClosed = true
+        guard end == nil else { return }
+        if process != nil, processStatus == nil {
+            // Output closed before the process exited: wait for its status (processExited) to tell how it ended.
+            return
+        }
+        finish(processEnd() ?? .closedByModel("connection closed"))
+    }
+
+    func processExited(status: Int32, reason: Process.TerminationReason) {
+        processStatus = status
+        guard end == nil else { return }
+        if reason == .uncaughtSignal {
+            finish(.processFailed("killed by signal \(status)"))
+        } else if status != 0 {
+            finish(.processFailed("exited with status \(status)"))
+        } else if channelClosed {
+            finish(.closedByModel("process exited"))
+        }
+        // Status 0 with the pipe still open: the close of the pipe reports the end.
+    }
+
+    private func processEnd() -> ModelTransportEnd? {
+        guard let status = processStatus else { return nil }
+        return status == 0 ? .closedByModel("process exited") : .processFailed("exited with status \(status)")
+    }
+
+    private func finish(_ reason: ModelTransportEnd) {
+        guard end == nil else { return }
+        end = reason
+        if reason != .closedByRelay { onEvent(.ended(reason)) }
+    }
+
+    private func terminateProcess() {
+        guard let process, process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        eventLoop.scheduleTask(in: .seconds(2)) {
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+}
+
+@available(*, unavailable, message: "A ModelTransport is confined to its event loop")
+extension ModelTransport: Sendable {}
