@@ -124,6 +124,7 @@ let package = Package(
             name: "EarshotTests",
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
+                "EarshotSimulation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

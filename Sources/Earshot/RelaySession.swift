@@ -28,10 +28,16 @@ final class RelaySession {
     /// (a new one restarts the jitter buffer's timeline).
     private let jitterBuffer: JitterBuffer?
     private let pacer: DownlinkPacer?
+    /// The server VAD on the uplink PCM (transcoding path), its recent events for the session JSON.
+    private var voiceActivity: VoiceActivityDetector?
+    private var voiceEvents: [VoiceActivityEvent] = []
+    private var recentVoiceEvents: [SessionInfo.VoiceActivity.Event] = []
     private var uplinkSSRC: UInt32?
     private(set) var framesToModel = 0
     private(set) var framesFromModel = 0
     private(set) var echoFramesDropped = 0
+    /// Speech start/stop events kept for the session JSON.
+    static let voiceEventsKept = 16
     /// The most audio the echo lets wait in the pacer beyond the start delay: two 20 ms frames.
     static let echoMaximumBacklog: Duration = .milliseconds(40)
 
@@ -53,6 +59,7 @@ final class RelaySession {
         case .transcode:
             jitterBuffer = try JitterBuffer(configuration: audio.jitterBuffer)
             pacer = try DownlinkPacer(configuration: audio.pacer)
+            voiceActivity = try VoiceActivityDetector(configuration: .init(format: audio.modelFormat))
         }
         peer.audioHandler = { [unowned self] packet in self.receive(packet) }
     }
@@ -92,6 +99,12 @@ final class RelaySession {
         guard let jitterBuffer, let pacer else { return }
         while let frame = jitterBuffer.poll(now: now) {
             framesToModel += 1
+            voiceActivity?.process(frame, into: &voiceEvents)
+            for event in voiceEvents {
+                recentVoiceEvents.append(.init(event))
+                if recentVoiceEvents.count > Self.voiceEventsKept { recentVoiceEvents.removeFirst() }
+            }
+            voiceEvents.removeAll(keepingCapacity: true)
             // The echo model: the PCM it is given is the PCM it answers with. Its input comes at the client's
             // real-time pace, so a backlog in the pacer (a burst of packets at the start of a call, a DTX gap
             // filled at once) would never drain and would add its length to every later echo; beyond
@@ -165,7 +178,8 @@ final class RelaySession {
                          framesToModel: framesToModel, framesFromModel: framesFromModel,
                          framesDropped: echoFramesDropped),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
-            downlink: pacer?.statistics
+            downlink: pacer?.statistics,
+            voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) }
         )
     }
 }
@@ -194,6 +208,43 @@ public struct SessionInfo: Codable, Sendable, Hashable {
     public var jitterBuffer: JitterBufferInfo?
     /// The downlink pacer (transcoding path only).
     public var downlink: DownlinkStatistics?
+    /// The server VAD on the uplink (transcoding path only).
+    public var voiceActivity: VoiceActivity?
+
+    /// What the server VAD has heard: talkspurts, speech time, the noise floor, and the latest events (media time of
+    /// the client's stream, in ms, as the model protocol's speech_started / speech_stopped carry them).
+    public struct VoiceActivity: Codable, Sendable, Hashable {
+        public struct Event: Codable, Sendable, Hashable {
+            /// `speech_started` or `speech_stopped`.
+            public var type: String
+            public var audioMs: Double
+
+            init(_ event: VoiceActivityEvent) {
+                switch event {
+                case .speechStarted(let ms):
+                    type = "speech_started"
+                    audioMs = ms
+                case .speechStopped(let ms):
+                    type = "speech_stopped"
+                    audioMs = ms
+                }
+            }
+        }
+
+        public var speaking: Bool
+        public var speechSegments: Int
+        public var speechMilliseconds: Double
+        public var noiseFloorDBFS: Double?
+        public var recentEvents: [Event]
+
+        init(_ detector: VoiceActivityDetector, recent: [Event]) {
+            speaking = detector.isSpeaking
+            speechSegments = detector.statistics.speechSegments
+            speechMilliseconds = detector.statistics.speechMilliseconds
+            noiseFloorDBFS = detector.statistics.noiseFloorDBFS
+            recentEvents = recent
+        }
+    }
 
     public struct Codec: Codable, Sendable, Hashable {
         public var mimeType: String

@@ -2,6 +2,7 @@ import Earshot
 import EarshotClient
 import EarshotCrypto
 import EarshotOpus
+import EarshotSimulation
 import EarshotWire
 import Foundation
 import Logging
@@ -48,6 +49,13 @@ struct TestFailure: Error, CustomStringConvertible {
 enum ClientFixtures {
     static let context = try! DTLSContext(configuration: .init(certificate: try! DTLSCertificate(commonName: "test-client")))
 
+    /// Three seconds of the seeded speech-like signal (a pause, then speech) as 150 Opus packets of 20 ms.
+    static let speechPackets: [[UInt8]] = {
+        let encoder = try! OpusEncoder(.init(bitrate: .bitsPerSecond(32_000), complexity: 5))
+        var signal = SpeechLikeSignal(seed: 1, sampleRate: .hz48000)
+        return (0..<150).map { _ in try! encoder.encode(signal.samples(count: 960)) }
+    }()
+
     /// One second of a 440 Hz tone as 50 Opus packets (20 ms each).
     static let packets: [[UInt8]] = {
         let encoder = try! OpusEncoder(.init(bitrate: .bitsPerSecond(32_000), complexity: 5))
@@ -67,12 +75,14 @@ struct RelayIntegrationTests {
     func echoOverLoopback(codecPath: CodecPath) async throws {
         try await withRelay(configure: { $0.audio.codecPath = codecPath }) { endpoints, engine in
             let url = "http://\(endpoints.http)/v1/whip"
+            // Speech-like audio for the transcoding path, so that the server VAD has speech to find.
+            let packets = codecPath == .transcode ? ClientFixtures.speechPackets : ClientFixtures.packets
             let client = try await ClientSession.start(
-                configuration: .init(url: url, packets: ClientFixtures.packets), dtlsContext: ClientFixtures.context)
+                configuration: .init(url: url, packets: packets), dtlsContext: ClientFixtures.context)
             let connected = await client.waitUntilConnected(timeout: .seconds(10))
             #expect(connected)
             client.startMedia()
-            let echoed = await client.waitUntilReceived(100, timeout: .seconds(15))
+            let echoed = await client.waitUntilReceived(codecPath == .transcode ? 150 : 100, timeout: .seconds(15))
             #expect(echoed)
             let report = await client.report()
             #expect(report.packetsReceived >= 100)
@@ -95,6 +105,11 @@ struct RelayIntegrationTests {
                 #expect(info.model.framesToModel == uplink.framesEmitted)
                 #expect(downlink.framesSent >= 100)
                 #expect(downlink.samplesDroppedQueueFull == 0)
+                // The server VAD finds the speech in the client's stream (it starts after a pause).
+                let voice = try #require(info.voiceActivity)
+                #expect(voice.speechSegments >= 1)
+                #expect(voice.recentEvents.first?.type == "speech_started")
+                #expect(voice.recentEvents.first.map { $0.audioMs > 0 && $0.audioMs < 3000 } == true)
             }
             #expect(info.state == "connected")
             #expect(info.srtpCipher == "SRTP_AEAD_AES_128_GCM")
