@@ -1,6 +1,7 @@
 import EarshotAudio
 import EarshotOpus
 import EarshotWire
+import Foundation
 import Testing
 
 /// Opus packets of a steady signal, sent every 20 ms, for driving the jitter buffer by hand on virtual time.
@@ -73,19 +74,6 @@ struct Driver {
             }
         }
     }
-}
-
-func sin(_ x: Double) -> Double {
-    // Taylor series around the nearest multiple of 2π: enough for test tones, with no Foundation dependency.
-    let twoPi = 2 * Double.pi
-    var y = x - (x / twoPi).rounded() * twoPi
-    if y > .pi { y -= twoPi }
-    var term = y, sum = y
-    for n in 1..<12 {
-        term *= -y * y / Double((2 * n) * (2 * n + 1))
-        sum += term
-    }
-    return sum
 }
 
 @Suite struct JitterBufferTests {

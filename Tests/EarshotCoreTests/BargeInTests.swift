@@ -2,6 +2,7 @@ import EarshotAudio
 import EarshotCore
 import EarshotOpus
 import EarshotWire
+import Foundation
 import Testing
 
 /// Barge-in measured where it matters: at the client's socket. A relay-side `DownlinkPacer` holds 10 s of model
@@ -104,16 +105,4 @@ struct BargeInTests {
         let tail = rms(pcm.count - 240..<pcm.count)
         #expect(tail < toneLevel / 50, "the last 5 ms after the clear are at \(tail) RMS (tone \(toneLevel))")
     }
-}
-
-private func sin(_ x: Double) -> Double {
-    let twoPi = 2 * Double.pi
-    var y = x - (x / twoPi).rounded() * twoPi
-    if y > .pi { y -= twoPi }
-    var term = y, sum = y
-    for n in 1..<12 {
-        term *= -y * y / Double((2 * n) * (2 * n + 1))
-        sum += term
-    }
-    return sum
 }
