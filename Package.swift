@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "EarshotCore", targets: ["EarshotCore"]),
         .library(name: "EarshotAudio", targets: ["EarshotAudio"]),
         .library(name: "EarshotModelProtocol", targets: ["EarshotModelProtocol"]),
+        .library(name: "EarshotModelBridge", targets: ["EarshotModelBridge"]),
+        .library(name: "EarshotReferenceModels", targets: ["EarshotReferenceModels"]),
         .library(name: "Earshot", targets: ["Earshot"]),
     ],
     dependencies: [
@@ -58,6 +60,16 @@ let package = Package(
         // downlink pacer (re-framing, encoding, clear, marks). Time is a parameter.
         .target(name: "EarshotAudio", dependencies: ["EarshotWire", "EarshotOpus"], swiftSettings: strict),
 
+        // One session's side of the model protocol, sans-IO: input to the model, the model's output into the
+        // downlink pacer, clear / marks / played, the session.ready and stall deadlines, stats.
+        .target(
+            name: "EarshotModelBridge",
+            dependencies: ["EarshotModelProtocol", "EarshotAudio", "EarshotOpus", "EarshotWire"],
+            swiftSettings: strict),
+
+        // The built-in models (echo, parrot) as protocol speakers, sans-IO.
+        .target(name: "EarshotReferenceModels", dependencies: ["EarshotModelProtocol"], swiftSettings: strict),
+
         // Replays of the audio pipeline over modelled networks on virtual time (the jitter buffer report).
         .target(
             name: "EarshotSimulation", dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotOpus", "EarshotWire"],
@@ -67,7 +79,7 @@ let package = Package(
         .target(
             name: "EarshotNIO",
             dependencies: [
-                "EarshotCore", "EarshotWire",
+                "EarshotCore", "EarshotWire", "EarshotModelProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,6 +93,7 @@ let package = Package(
             name: "Earshot",
             dependencies: [
                 "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotAudio",
+                "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +117,7 @@ let package = Package(
             name: "earshot",
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
-                "EarshotAudio",
+                "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,6 +128,12 @@ let package = Package(
         .testTarget(name: "EarshotCryptoTests", dependencies: ["EarshotCrypto"]),
         .testTarget(name: "EarshotOpusTests", dependencies: ["EarshotOpus", "EarshotWire"]),
         .testTarget(name: "EarshotModelProtocolTests", dependencies: ["EarshotModelProtocol", "EarshotWire"]),
+        .testTarget(
+            name: "EarshotModelBridgeTests",
+            dependencies: [
+                "EarshotModelBridge", "EarshotReferenceModels", "EarshotModelProtocol", "EarshotAudio", "EarshotOpus",
+                "EarshotWire", "EarshotSimulation",
+            ]),
         .testTarget(
             name: "EarshotAudioTests",
             dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotSimulation", "EarshotOpus", "EarshotWire"]),

@@ -1,3 +1,4 @@
+public import EarshotAudio
 public import EarshotWire
 
 /// Everything that configures a relay. The CLI, environment and config file all fill in this one value.
@@ -24,6 +25,10 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var endedSessionsKept: Int = 256
     /// The audio pipeline: codec path, jitter buffer profile, the model's PCM format, the downlink encoder.
     public var audio = AudioConfiguration()
+    /// The model every session talks to.
+    public var model: ModelChoice = .echo
+    /// The server VAD's settings (transcoding path), also announced to protocol models in `session.start`.
+    public var voiceActivity = VoiceActivityDetector.Configuration()
 
     public init() {}
 }

@@ -165,12 +165,14 @@ public final class RelayEngine: @unchecked Sendable {
         do {
             session = try RelaySession(
                 id: id, number: number, peer: peer, negotiated: negotiated, createdAt: now,
-                userAgentCandidates: negotiated.remoteCandidates.count, audio: configuration.audio)
+                userAgentCandidates: negotiated.remoteCandidates.count, audio: configuration.audio,
+                model: configuration.model, voiceActivity: configuration.voiceActivity, logger: logger)
         } catch {
             throw .internalError("audio pipeline: \(error)")
         }
         sessions[id] = session
         byUfrag[local.ufrag] = id
+        session.startModel(eventLoop: eventLoop) { [unowned self] session, now in self.modelActivity(session, now: now) }
         counters.sessionsCreated += 1
         deadlines.set(id, deadline: session.nextDeadline)
         armTimer()
@@ -207,6 +209,10 @@ public final class RelayEngine: @unchecked Sendable {
 
     func process(_ session: RelaySession, now: Instant) {
         let peer = session.peer
+        if let reason = session.pendingHangUp {
+            session.pendingHangUp = nil
+            peer.close(reason: .local(reason), now: now)
+        }
         while let event = peer.pollEvent() {
             switch event {
             case .audio:
@@ -253,8 +259,17 @@ public final class RelayEngine: @unchecked Sendable {
         for address in valid.keys { byAddress[address] = session.id }
     }
 
+    /// The model sent something (or its transport ended): run the session and send what it produced.
+    private func modelActivity(_ session: RelaySession, now: Instant) {
+        guard sessions[session.id] === session else { return }
+        session.runAudio(now: now)
+        process(session, now: now)
+        socket?.flush()
+        armTimer()
+    }
+
     private func remove(_ session: RelaySession, now: Instant) {
-        session.detach()
+        session.detach(now: now)
         sessions[session.id] = nil
         byUfrag[session.peer.configuration.localCredentials.ufrag] = nil
         for address in session.routedAddresses where byAddress[address] == session.id { byAddress[address] = nil }
@@ -273,6 +288,7 @@ public final class RelayEngine: @unchecked Sendable {
                 "lost": "\(session.peer.receiveStatistics.packetsLost)",
                 "drops": "\(stats.drops.total)",
                 "rtt_ms": "\(session.peer.roundTripTime.map { String($0.milliseconds) } ?? "-")",
+                "model_end": "\(session.modelEnd.map(\.code) ?? "-")",
             ])
     }
 

@@ -1,7 +1,13 @@
 public import EarshotAudio
 public import EarshotCore
 public import EarshotCrypto
+public import EarshotModelBridge
+import EarshotModelProtocol
+public import EarshotNIO
+import EarshotReferenceModels
 public import EarshotWire
+import Logging
+import NIOCore
 
 /// One relay session: its peer connection, what was negotiated, and the built-in echo model's state.
 /// Confined to the relay engine's event loop.
@@ -25,9 +31,18 @@ final class RelaySession {
     private(set) var echoedPackets = 0
 
     /// The transcoding path (nil in passthrough): uplink jitter buffer, downlink pacer, and the client's SSRC
-    /// (a new one restarts the jitter buffer's timeline).
+    /// (a new one restarts the jitter buffer's timeline). With a protocol model the pacer is the bridge's.
     private let jitterBuffer: JitterBuffer?
     private let pacer: DownlinkPacer?
+    /// A protocol model: the bridge (sans-IO protocol state, the model's pacer) and what carries its messages.
+    /// Passthrough with a protocol model sends the model Opus packets, put in order by `reorderBuffer`.
+    let bridge: ModelBridge?
+    private var link: ModelLink?
+    private let reorderBuffer: OpusReorderBuffer?
+    /// How the model's side ended, if it did.
+    private(set) var modelEnd: ModelBridge.End?
+    /// The model ended the session: the engine closes the peer connection with this reason.
+    var pendingHangUp: String?
     /// The server VAD on the uplink PCM (transcoding path), its recent events for the session JSON.
     private var voiceActivity: VoiceActivityDetector?
     private var voiceEvents: [VoiceActivityEvent] = []
@@ -41,9 +56,13 @@ final class RelaySession {
     /// The most audio the echo lets wait in the pacer beyond the start delay: two 20 ms frames.
     static let echoMaximumBacklog: Duration = .milliseconds(40)
 
+    let model: ModelChoice
+    let logger: Logger
+
     init(
         id: String, number: UInt32, peer: PeerConnection, negotiated: NegotiatedAudio, createdAt: Instant,
-        userAgentCandidates: Int, audio: AudioConfiguration
+        userAgentCandidates: Int, audio: AudioConfiguration, model: ModelChoice,
+        voiceActivity vadSettings: VoiceActivityDetector.Configuration, logger: Logger
     ) throws {
         self.id = id
         self.number = number
@@ -52,34 +71,120 @@ final class RelaySession {
         self.createdAt = createdAt
         self.remoteCandidateCount = userAgentCandidates
         self.audio = audio
+        self.model = model
+        self.logger = logger
+        var vad = vadSettings
+        vad.format = audio.modelFormat
         switch audio.codecPath {
         case .passthrough:
             jitterBuffer = nil
             pacer = nil
+            reorderBuffer = model.usesProtocol ? OpusReorderBuffer() : nil
         case .transcode:
             jitterBuffer = try JitterBuffer(configuration: audio.jitterBuffer)
-            pacer = try DownlinkPacer(configuration: audio.pacer)
-            voiceActivity = try VoiceActivityDetector(configuration: .init(format: audio.modelFormat))
+            pacer = model.usesProtocol ? nil : try DownlinkPacer(configuration: audio.pacer)
+            voiceActivity = try VoiceActivityDetector(configuration: vad)
+            reorderBuffer = nil
+        }
+        if model.usesProtocol {
+            var configuration = ModelBridge.Configuration(
+                sessionID: id,
+                input: audio.codecPath == .transcode
+                    ? .pcm16(audio.modelFormat) : .opus(frameDuration: audio.modelFormat.frameDuration),
+                pacer: audio.pacer)
+            configuration.voiceActivity = audio.codecPath == .transcode ? vad : nil
+            configuration.client = .init(codec: "opus/48000/2")
+            bridge = ModelBridge(configuration: configuration, now: createdAt)
+        } else {
+            bridge = nil
         }
         peer.audioHandler = { [unowned self] packet in self.receive(packet) }
+        bridge?.uplinkStatistics = { [unowned self] in self.uplinkStatistics() }
     }
 
-    /// Breaks the handler's reference back to this session when it ends.
-    func detach() { peer.audioHandler = nil }
+    /// Starts the model's side: the built-in model, or the transport (dial or start the process). `activity` is
+    /// called on the loop whenever the model sent something, so the engine runs the session.
+    func startModel(eventLoop: any EventLoop, activity: @escaping (RelaySession, Instant) -> Void) {
+        guard bridge != nil else { return }
+        let onEvent: (ModelTransportEvent) -> Void = { [weak self] event in
+            guard let self else { return }
+            let now = Instant.now()
+            self.modelTransportEvent(event, now: now)
+            activity(self, now)
+        }
+        switch model {
+        case .echo:
+            return
+        case .builtIn(let name):
+            link = .inProcess(name.makeModel())
+        case .webSocket(let address):
+            let transport = ModelTransport.connect(to: address, eventLoop: eventLoop, onEvent: onEvent)
+            transport.pendingLimit = Self.modelPendingLimit
+            link = .transport(transport)
+        case .exec(let command):
+            var tagged = logger
+            tagged[metadataKey: "session"] = "\(id)"
+            let transport = ModelTransport.launch(command: command, eventLoop: eventLoop, logger: tagged, onEvent: onEvent)
+            transport.pendingLimit = Self.modelPendingLimit
+            link = .transport(transport)
+        }
+        pumpModel(now: .now())
+    }
+
+    /// Bytes written to a transport and not yet taken by the model before the bridge holds messages back (its
+    /// own input queue is bounded in audio time; this only keeps the socket or pipe from holding much more).
+    static let modelPendingLimit = 64 * 1024
+
+    /// Breaks the handler's reference back to this session when it ends, and ends the model's side: `stop` with
+    /// the reason the call ended, then the transport closes.
+    func detach(now: Instant) {
+        peer.audioHandler = nil
+        bridge?.uplinkStatistics = nil
+        if let bridge, bridge.state != .ended {
+            bridge.stop(reason: stopReason, now: now)
+            pumpModel(now: now)
+        }
+        if let end = bridge?.pollEnd() { modelEnd = end }
+        closeLink()
+    }
+
+    private var stopReason: String {
+        switch closeReason {
+        case .consentExpired?, .connectTimeout?: "client_timeout"
+        case .local(let reason)? where reason.contains("shutting down"): "relay_shutdown"
+        default: "client_hangup"
+        }
+    }
+
+    private func closeLink() {
+        if case .transport(let transport) = link {
+            transport.close()
+            lastTransportStatistics = transport.statistics
+        }
+        link = nil
+    }
 
     /// The earliest instant the session wants to be woken: the peer connection's timers, the jitter buffer's
-    /// playout or reorder deadline, the pacer's next frame.
+    /// playout or reorder deadline, the pacer's next frame, the bridge's deadlines.
     var nextDeadline: Instant? {
-        [peer.nextDeadline, jitterBuffer?.nextDeadline, pacer?.nextDeadline].compactMap { $0 }.min()
+        [peer.nextDeadline, jitterBuffer?.nextDeadline, pacer?.nextDeadline, bridge?.nextDeadline,
+         reorderBuffer?.nextDeadline].compactMap { $0 }.min()
     }
 
     /// Runs the session's timers at `now`.
     func handleTimeout(now: Instant) {
         peer.handleTimeout(now: now)
+        bridge?.handleTimeout(now: now)
         runAudio(now: now)
     }
 
     private func receive(_ packet: borrowing PeerConnection.AudioPacketView) {
+        if let reorderBuffer {
+            reorderBuffer.insert(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp,
+                                 payload: packet.payload, arrival: packet.arrival)
+            runAudio(now: packet.arrival)
+            return
+        }
         guard let jitterBuffer else {
             echo(packet)
             return
@@ -95,15 +200,15 @@ final class RelaySession {
 
     /// Moves audio through the transcoding path: frames out of the jitter buffer go to the model (the echo hands
     /// them straight to the pacer), and the pacer's due frames go to the client.
-    private func runAudio(now: Instant) {
+    func runAudio(now: Instant) {
+        if let bridge {
+            runModel(bridge, now: now)
+            return
+        }
         guard let jitterBuffer, let pacer else { return }
         while let frame = jitterBuffer.poll(now: now) {
             framesToModel += 1
-            voiceActivity?.process(frame, into: &voiceEvents)
-            for event in voiceEvents {
-                recentVoiceEvents.append(.init(event))
-                if recentVoiceEvents.count > Self.voiceEventsKept { recentVoiceEvents.removeFirst() }
-            }
+            analyseVoice(frame)
             voiceEvents.removeAll(keepingCapacity: true)
             // The echo model: the PCM it is given is the PCM it answers with. Its input comes at the client's
             // real-time pace, so a backlog in the pacer (a burst of packets at the start of a call, a DTX gap
@@ -125,6 +230,109 @@ final class RelaySession {
         while pacer.pollEvent() != nil {}
     }
 
+    private func analyseVoice(_ frame: UplinkFrame) {
+        voiceActivity?.process(frame, into: &voiceEvents)
+        for event in voiceEvents {
+            recentVoiceEvents.append(.init(event))
+            if recentVoiceEvents.count > Self.voiceEventsKept { recentVoiceEvents.removeFirst() }
+        }
+    }
+
+    // MARK: - A protocol model
+
+    /// The protocol-model path: uplink frames (or Opus packets) and VAD events into the bridge, messages between
+    /// the bridge and the model, the model's paced audio to the client; a model that ended hangs up the call.
+    private func runModel(_ bridge: ModelBridge, now: Instant) {
+        if let jitterBuffer {
+            while let frame = jitterBuffer.poll(now: now) {
+                framesToModel += 1
+                analyseVoice(frame)
+                bridge.pushInput(frame, now: now)
+                for event in voiceEvents { bridge.pushVoiceActivity(event, now: now) }
+                voiceEvents.removeAll(keepingCapacity: true)
+            }
+        } else if let reorderBuffer {
+            while let packet = reorderBuffer.poll(now: now) {
+                framesToModel += 1
+                bridge.pushInput(packet, now: now)
+            }
+        }
+        pumpModel(now: now)
+        while let frame = bridge.pollFrame(now: now) {
+            if peer.sendAudio(payload: frame.payload, timestamp: frame.rtpTimestamp, marker: frame.marker, now: now) {
+                echoedPackets += 1
+            }
+        }
+        // Marks and played reports the frames just sent produced.
+        pumpModel(now: now)
+        if let end = bridge.pollEnd() {
+            modelEnd = end
+            pumpModel(now: now)
+            closeLink()
+            if end.endedByModel {
+                logger.notice(
+                    "model ended the session",
+                    metadata: ["session": "\(id)", "model": "\(model)", "reason": "\(end)"])
+                // Closed by the engine after this step: this may run inside the peer connection's packet handler.
+                pendingHangUp = "model ended: \(end)"
+            }
+        }
+    }
+
+    /// Moves messages between the bridge and the model: all of them to a built-in model (and its answers back),
+    /// to a transport while it has room.
+    private func pumpModel(now: Instant) {
+        guard let bridge, let link else { return }
+        switch link {
+        case .inProcess(let model):
+            var answers: [ModelMessage] = []
+            // A built-in model answers at once; the rounds are bounded in case two messages keep answering each other.
+            for _ in 0..<8 {
+                guard bridge.hasOutbound else { break }
+                while let message = bridge.pollOutbound(now: now) { model.receive(message, into: &answers) }
+                for answer in answers { bridge.receive(answer, now: now) }
+                answers.removeAll(keepingCapacity: true)
+            }
+        case .transport(let transport):
+            while transport.canSend, let message = bridge.pollOutbound(now: now) {
+                switch message {
+                case .control(let control): transport.send(.text(control.encode()))
+                case .audio(let audio): transport.send(.binary(audio.serialized()))
+                }
+            }
+        }
+    }
+
+    private func modelTransportEvent(_ event: ModelTransportEvent, now: Instant) {
+        guard let bridge else { return }
+        switch event {
+        case .message(.text(let bytes)): bridge.receiveText(bytes, now: now)
+        case .message(.binary(let bytes)): bridge.receiveBinary(bytes, now: now)
+        case .invalidFrame(let error): bridge.receiveInvalid(error, now: now)
+        case .ended(let reason): bridge.transportEnded(reason.description, now: now)
+        }
+    }
+
+    /// The uplink figures for the model's `stats` (webrtc-stats names).
+    private func uplinkStatistics() -> [String: JSONValue] {
+        let stats = peer.statistics
+        let receive = peer.receiveStatistics
+        var members: [String: JSONValue] = [
+            "packetsReceived": JSONValue(stats.rtpPacketsReceived),
+            "bytesReceived": JSONValue(stats.payloadBytesReceived),
+            "packetsLost": JSONValue(Int(receive.packetsLost)),
+            "jitter": .number(receive.jitterSeconds),
+        ]
+        if let jitter = jitterBuffer?.statistics {
+            members["concealedSamples"] = JSONValue(jitter.concealedSamples)
+            members["totalSamplesReceived"] = JSONValue(jitter.totalSamplesReceived)
+            members["jitterBufferDelay"] = .number(jitter.jitterBufferDelay)
+            members["jitterBufferEmittedCount"] = JSONValue(jitter.jitterBufferEmittedCount)
+            members["jitterBufferTargetDelay"] = .number(jitter.jitterBufferTargetDelay)
+        }
+        return members
+    }
+
     /// The built-in echo in passthrough form: the client's Opus packet goes straight back, re-stamped under the
     /// relay's own SSRC, sequence numbers and timestamps (the peer connection numbers and offsets them).
     func echo(_ audio: borrowing PeerConnection.AudioPacketView) {
@@ -136,6 +344,12 @@ final class RelaySession {
             echoedPackets += 1
         }
     }
+
+    private var transportStatistics: ModelTransport.Statistics? {
+        if case .transport(let transport) = link { return transport.statistics }
+        return lastTransportStatistics
+    }
+    private var lastTransportStatistics: ModelTransport.Statistics?
 
     func info(now: Instant) -> SessionInfo {
         let stats = peer.statistics
@@ -174,14 +388,21 @@ final class RelaySession {
                 rtcpPacketsReceived: stats.rtcpPacketsReceived, rtcpPacketsSent: stats.rtcpPacketsSent),
             roundTripTime: peer.roundTripTime.map { $0.seconds },
             drops: .init(stats.drops, ice: peer.liteAgent?.statistics),
-            model: .init(name: "echo", codecPath: audio.codecPath.rawValue, packetsEchoed: echoedPackets,
-                         framesToModel: framesToModel, framesFromModel: framesFromModel,
-                         framesDropped: echoFramesDropped),
+            model: .init(name: model.description, codecPath: audio.codecPath.rawValue, packetsEchoed: echoedPackets,
+                         framesToModel: framesToModel, framesFromModel: bridge?.statistics.outputMessagesReceived ?? framesFromModel,
+                         framesDropped: bridge?.statistics.inputFramesDroppedQueueFull ?? echoFramesDropped,
+                         bridge: bridge?.statistics, transport: transportStatistics),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
-            downlink: pacer?.statistics,
+            downlink: (pacer ?? bridge?.pacer)?.statistics,
             voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) }
         )
     }
+}
+
+/// What carries a session's model protocol messages: a built-in model in this process, or a transport.
+enum ModelLink {
+    case inProcess(any ReferenceModel)
+    case transport(ModelTransport)
 }
 
 /// The JSON form of a session for `GET /v1/sessions` and `GET /v1/sessions/{id}`. Field names follow W3C
@@ -319,8 +540,13 @@ public struct SessionInfo: Codable, Sendable, Hashable {
         /// PCM frames handed to the model, and taken from it (transcoding path).
         public var framesToModel: Int
         public var framesFromModel: Int
-        /// Frames the model dropped rather than queue (the echo keeps its backlog short).
+        /// Frames the model dropped rather than queue (the echo keeps its backlog short), or input frames a
+        /// protocol model did not take in time (its input queue was full).
         public var framesDropped: Int
+        /// A protocol model: the session's side of the protocol (state, output format, counters, why it ended).
+        public var bridge: ModelBridge.Statistics?
+        /// A model over a transport: messages and bytes each way.
+        public var transport: ModelTransport.Statistics?
     }
 
     /// The uplink jitter buffer under W3C webrtc-stats names (`RTCInboundRtpStreamStats`), plus the profile.

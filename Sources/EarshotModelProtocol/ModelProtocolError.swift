@@ -29,6 +29,8 @@ public enum ModelProtocolError: Error, Hashable, Sendable {
     case emptyFrame
     /// A stdio frame whose kind is neither 0x01 (control) nor 0x02 (audio).
     case badFrameKind(UInt8)
+    /// The stream ended inside a frame; the bytes left over.
+    case truncatedFrame(Int)
 
     /// The code the relay answers this error with.
     public var code: ModelErrorCode {
@@ -37,7 +39,7 @@ public enum ModelProtocolError: Error, Hashable, Sendable {
         case .unknownType: .unknownType
         case .badAudioHeader, .badPCMLength: .badAudioHeader
         case .frameTooLarge: .frameTooLarge
-        case .emptyFrame, .badFrameKind: .badFrame
+        case .emptyFrame, .badFrameKind, .truncatedFrame: .badFrame
         }
     }
 
@@ -75,6 +77,7 @@ extension ModelProtocolError: CustomStringConvertible {
         case .frameTooLarge(let length): "frame of \(length) bytes exceeds the limit"
         case .emptyFrame: "stdio frame of length 0"
         case .badFrameKind(let kind): "stdio frame kind \(kind) is neither 1 (control) nor 2 (audio)"
+        case .truncatedFrame(let count): "the stream ended inside a frame (\(count) bytes left over)"
         }
     }
 }

@@ -93,6 +93,16 @@ public struct StdioFrameDecoder: Sendable {
 
     /// The next complete message, `nil` if more bytes are needed.
     public mutating func next() throws(ModelProtocolError) -> ModelMessage? {
+        guard let (kind, body) = try nextFrame() else { return nil }
+        switch kind {
+        case .control: return .control(try ModelControlMessage(json: body))
+        case .audio: return .audio(try ModelAudioMessage(parsing: body))
+        }
+    }
+
+    /// The next complete frame's kind and body, not parsed, `nil` if more bytes are needed: for a transport that
+    /// hands bodies on and lets the session parse them. Framing errors are thrown as by ``next()``.
+    public mutating func nextFrame() throws(ModelProtocolError) -> (kind: StdioFrameKind, body: [UInt8])? {
         if let failure { throw failure }
         defer { compact() }
         if skipping > 0 {
@@ -127,12 +137,9 @@ public struct StdioFrameDecoder: Sendable {
             throw .badFrameKind(kindByte)
         }
         guard bufferedByteCount >= 4 + length else { return nil }
-        let body = buffer[(start + 5)..<(start + 4 + length)]
+        let body = Array(buffer[(start + 5)..<(start + 4 + length)])
         start += 4 + length
-        switch kind {
-        case .control: return .control(try ModelControlMessage(json: body))
-        case .audio: return .audio(try ModelAudioMessage(parsing: body))
-        }
+        return (kind, body)
     }
 
     private mutating func compact() {

@@ -8,7 +8,15 @@ import ServiceLifecycle
 /// `earshot serve`: runs the relay until SIGINT or SIGTERM, then ends every session cleanly and exits 0.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the relay: WHIP signaling over HTTP, media over one UDP port, the built-in echo model.")
+        abstract: "Run the relay: WHIP signaling over HTTP, media over one UDP port, a model per session.",
+        discussion: """
+            --model picks what each session talks to: echo (built in, the default), parrot (built in: plays each \
+            utterance back, stops when talked over), ws://HOST:PORT/PATH (a model server the relay dials per \
+            session) or exec:COMMAND (a process per session on stdin/stdout). Docs/model-protocol.md.
+            """)
+
+    @Option(help: "The model: echo, parrot, ws://HOST:PORT/PATH or exec:COMMAND.")
+    var model: String = "echo"
 
     @Option(help: "HTTP listen address for WHIP, the session API and the demo page.")
     var http: HostPort = HostPort(host: "127.0.0.1", port: 8080)
@@ -41,6 +49,12 @@ struct Serve: AsyncParsableCommand {
         configuration.token = token
         configuration.maxSessions = maxSessions
         configuration.audio = try audio.configuration()
+        configuration.voiceActivity = try audio.voiceActivity()
+        do {
+            configuration.model = try ModelChoice(parsing: model)
+        } catch {
+            throw ValidationError("--model: \(error)")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = logLevel.level
@@ -123,6 +137,27 @@ struct AudioOptions: ParsableArguments {
 
     @Option(help: "Slack in ms before the first downlink frame of a talkspurt, for models that stream at real time (0 for faster than real time).")
     var downlinkStartDelayMs: Int = 20
+
+    @Option(help: "Server VAD threshold, 0-1 (higher needs louder, clearer speech).")
+    var vadThreshold: Double = 0.5
+
+    @Option(help: "Server VAD prefix padding in ms: audio before the detected start that speech_started includes.")
+    var vadPrefixPaddingMs: Int = 300
+
+    @Option(help: "Server VAD silence duration in ms that ends speech.")
+    var vadSilenceMs: Int = 500
+
+    func voiceActivity() throws -> VoiceActivityDetector.Configuration {
+        let vad = VoiceActivityDetector.Configuration(
+            threshold: vadThreshold, prefixPadding: .milliseconds(vadPrefixPaddingMs),
+            silenceDuration: .milliseconds(vadSilenceMs))
+        do {
+            try vad.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return vad
+    }
 
     func configuration() throws -> AudioConfiguration {
         var audio = AudioConfiguration()

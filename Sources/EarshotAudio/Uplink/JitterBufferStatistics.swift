@@ -97,4 +97,17 @@ public struct UplinkFrame: Sendable {
     /// Whether audio was skipped just before this frame (a gap too long to fill, or a jump in the sender's
     /// timeline): `rtpTimestamp` says how much.
     public var followsGap: Bool = false
+
+    public init(
+        samples: [Int16], rtpTimestamp: Int64, arrival: Instant?, emitted: Instant, source: Source,
+        stretched: Bool = false, followsGap: Bool = false
+    ) {
+        self.samples = samples
+        self.rtpTimestamp = rtpTimestamp
+        self.arrival = arrival
+        self.emitted = emitted
+        self.source = source
+        self.stretched = stretched
+        self.followsGap = followsGap
+    }
 }

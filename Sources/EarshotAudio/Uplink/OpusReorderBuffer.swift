@@ -32,6 +32,19 @@ public final class OpusReorderBuffer {
         /// The media time missing before this one, in 48 kHz ticks (0 normally; with DTX the timestamp also jumps
         /// without a missing packet).
         public var ticksMissingBefore: Int64
+
+        public init(
+            payload: [UInt8], sequenceNumber: Int64, rtpTimestamp: Int64, arrival: Instant, emitted: Instant,
+            packetsMissingBefore: Int64 = 0, ticksMissingBefore: Int64 = 0
+        ) {
+            self.payload = payload
+            self.sequenceNumber = sequenceNumber
+            self.rtpTimestamp = rtpTimestamp
+            self.arrival = arrival
+            self.emitted = emitted
+            self.packetsMissingBefore = packetsMissingBefore
+            self.ticksMissingBefore = ticksMissingBefore
+        }
     }
 
     public struct Statistics: Hashable, Sendable, Codable {

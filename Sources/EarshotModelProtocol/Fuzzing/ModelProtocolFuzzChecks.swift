@@ -89,7 +89,7 @@ public enum ModelProtocolFuzzChecks {
             switch error {
             case .badJSON, .notAnObject, .missingField, .wrongFieldType, .badFieldValue, .unknownType, .frameTooLarge:
                 break
-            case .badAudioHeader, .badPCMLength, .emptyFrame, .badFrameKind:
+            case .badAudioHeader, .badPCMLength, .emptyFrame, .badFrameKind, .truncatedFrame:
                 throw Violation("a control message failed with \(error)")
             }
         }

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import NIOCore
 import NIOPosix
+internal import EarshotModelProtocol
 
 extension ModelTransport {
     /// Starts `command` (run by `/bin/sh -c`) as this session's model: messages go to its stdin and come from its
@@ -44,7 +45,6 @@ extension ModelTransport {
         NIOPipeBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(StdioFrameSplitter()))
                     try channel.pipeline.syncOperations.addHandler(StdioMessageHandler(transport: box))
                 }
             }
@@ -71,75 +71,59 @@ extension ModelTransport {
     }
 }
 
-/// Splits the model's stdout into frames. A length of 0 or above the limit is a protocol violation as soon as it
-/// is read: nothing is buffered for it.
-struct StdioFrameSplitter: ByteToMessageDecoder {
-    typealias InboundOut = ModelTransportMessage
-
-    struct Violation: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard length >= 1, Int(length) <= ModelTransport.maximumMessageSize + 1 else {
-            throw Violation(description: "stdio frame length \(length) (1...\(ModelTransport.maximumMessageSize + 1))")
-        }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
-        let kind = buffer.readInteger(as: UInt8.self) ?? 0
-        let body = buffer.readBytes(length: Int(length) - 1) ?? []
-        switch kind {
-        case 1: context.fireChannelRead(NIOAny(ModelTransportMessage.text(body)))
-        case 2: context.fireChannelRead(NIOAny(ModelTransportMessage.binary(body)))
-        default: throw Violation(description: "stdio frame kind \(kind) (1 = control, 2 = audio)")
-        }
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
-        -> DecodingState
-    {
-        let state = try decode(context: context, buffer: &buffer)
-        if state == .needMoreData, buffer.readableBytes > 0 {
-            throw Violation(description: "stdout ended inside a frame (\(buffer.readableBytes) bytes left)")
-        }
-        return state
-    }
-}
-
+/// Frames on the model's stdin and stdout (`StdioFrameDecoder`): a frame of length 0 or of unknown kind is
+/// reported and skipped; a length over the limit loses the stream, is reported, and nothing more is read.
 private final class StdioMessageHandler: ChannelDuplexHandler {
-    typealias InboundIn = ModelTransportMessage
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ModelTransportMessage
     typealias OutboundOut = ByteBuffer
 
     let transport: NIOLoopBound<ModelTransport>
+    private var decoder = StdioFrameDecoder()
 
     init(transport: NIOLoopBound<ModelTransport>) { self.transport = transport }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        transport.value.received(unwrapInboundIn(data))
+        guard decoder.streamError == nil else { return }
+        let buffer = unwrapInboundIn(data)
+        decoder.append(buffer.readableBytesView)
+        while true {
+            do throws(ModelProtocolError) {
+                guard let (kind, body) = try decoder.nextFrame() else { return }
+                transport.value.received(kind == .control ? .text(body) : .binary(body))
+            } catch {
+                transport.value.invalidFrame(error)
+                if error.isFatal { return }
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let (kind, bytes): (UInt8, [UInt8]) = switch unwrapOutboundIn(data) {
-        case .text(let b): (1, b)
-        case .binary(let b): (2, b)
+        let (kind, bytes): (StdioFrameKind, [UInt8]) = switch unwrapOutboundIn(data) {
+        case .text(let b): (.control, b)
+        case .binary(let b): (.audio, b)
         }
         var buffer = context.channel.allocator.buffer(capacity: 5 + bytes.count)
         buffer.writeInteger(UInt32(bytes.count + 1))
-        buffer.writeInteger(kind)
+        buffer.writeInteger(kind.rawValue)
         buffer.writeBytes(bytes)
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if decoder.streamError == nil, decoder.bufferedByteCount > 0 {
+            transport.value.invalidFrame(.truncatedFrame(decoder.bufferedByteCount))
+        }
         transport.value.channelInactive()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        transport.value.failed(.protocolViolation("\(error)"))
+        transport.value.failed(.processFailed("pipe error: \(error)"))
         context.close(promise: nil)
     }
 }

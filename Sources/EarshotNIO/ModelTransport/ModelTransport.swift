@@ -1,4 +1,5 @@
 import Foundation
+public import EarshotModelProtocol
 import Logging
 public import NIOCore
 import NIOHTTP1
@@ -45,6 +46,9 @@ public enum ModelTransportEnd: Sendable, Hashable, CustomStringConvertible {
 /// What a transport reports, on its event loop.
 public enum ModelTransportEvent: Sendable {
     case message(ModelTransportMessage)
+    /// A stdio frame that could not be delivered: of length 0 or unknown kind (skipped, the stream goes on), the
+    /// stream ending inside a frame, or a length over the limit (`frame_too_large`: nothing more is read).
+    case invalidFrame(ModelProtocolError)
     case ended(ModelTransportEnd)
 }
 
@@ -68,12 +72,17 @@ public final class ModelTransport {
     public static let maximumMessageSize = 1 << 20
     public static let maximumPendingBytes = 1 << 20
 
+    /// The most bytes written and not yet taken by the model before `send` refuses (`hasRoom` says false).
+    public var pendingLimit = ModelTransport.maximumPendingBytes
+    /// Bytes written and not yet taken by the model.
+    public private(set) var pendingBytes = 0
+
     public let eventLoop: any EventLoop
     public private(set) var statistics = Statistics()
     public private(set) var end: ModelTransportEnd?
 
     var channel: (any Channel)?
-    private var pendingBytes = 0
+    private var lastWrite: EventLoopFuture<Void>?
     private let onEvent: (ModelTransportEvent) -> Void
     var process: Process?
     private var processStatus: Int32?
@@ -84,12 +93,24 @@ public final class ModelTransport {
         self.onEvent = onEvent
     }
 
+    /// Whether a message of `size` bytes would be sent now: the transport is open and the model has taken enough
+    /// of what was written (a message always fits when nothing is pending).
+    public func hasRoom(for size: Int) -> Bool {
+        end == nil && channel != nil && (pendingBytes == 0 || pendingBytes + size <= pendingLimit)
+    }
+
+    /// Whether the transport is up (connected or started) and not ended.
+    public var isOpen: Bool { end == nil && channel != nil }
+
+    /// Whether a relay message (a few KiB at most) would be sent now.
+    public var canSend: Bool { isOpen && pendingBytes < pendingLimit }
+
     /// Sends one message; false (and counted) when the model is not keeping up or the transport has ended.
     @discardableResult
     public func send(_ message: ModelTransportMessage) -> Bool {
         eventLoop.preconditionInEventLoop()
         guard end == nil, let channel else { return false }
-        guard pendingBytes + message.count <= Self.maximumPendingBytes else {
+        guard pendingBytes == 0 || pendingBytes + message.count <= pendingLimit else {
             statistics.messagesDropped += 1
             return false
         }
@@ -100,16 +121,25 @@ public final class ModelTransport {
         let promise = eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in pendingBytes -= size }
         channel.writeAndFlush(message, promise: promise)
+        lastWrite = promise.futureResult
         return true
     }
 
-    /// Ends the transport from the relay's side: a WebSocket close, or the process's stdin closed and the process
-    /// terminated (SIGTERM, then SIGKILL after two seconds).
+    /// Ends the transport from the relay's side once what was sent has been written: a WebSocket Close, or the
+    /// process's stdin (and stdout) closed; a process still running 2 s later gets SIGTERM, and SIGKILL 2 s after.
     public func close() {
         eventLoop.preconditionInEventLoop()
         finish(.closedByRelay)
-        channel?.close(promise: nil)
-        terminateProcess()
+        if let channel {
+            if let lastWrite {
+                lastWrite.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
+                // A model that reads nothing never completes the write: close anyway after the grace period.
+                eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            } else {
+                channel.close(promise: nil)
+            }
+        }
+        terminateProcess(after: .seconds(2))
     }
 
     // MARK: From the pipeline
@@ -125,7 +155,12 @@ public final class ModelTransport {
         guard end == nil else { return }
         finish(reason)
         channel?.close(promise: nil)
-        terminateProcess()
+        terminateProcess(after: .zero)
+    }
+
+    func invalidFrame(_ error: ModelProtocolError) {
+        guard end == nil else { return }
+        onEvent(.invalidFrame(error))
     }
 
     func channelInactive() {
@@ -162,12 +197,17 @@ public final class ModelTransport {
         if reason != .closedByRelay { onEvent(.ended(reason)) }
     }
 
-    private func terminateProcess() {
+    /// SIGTERM to a process still running after `grace`, SIGKILL 2 s later.
+    private func terminateProcess(after grace: TimeAmount) {
         guard let process, process.isRunning else { return }
         let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        eventLoop.scheduleTask(in: .seconds(2)) {
-            if process.isRunning { kill(pid, SIGKILL) }
+        let loop = eventLoop
+        loop.scheduleTask(in: grace) {
+            guard process.isRunning else { return }
+            kill(pid, SIGTERM)
+            loop.scheduleTask(in: .seconds(2)) {
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
         }
     }
 }
