@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
+                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
                 "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,7 +132,7 @@ let package = Package(
             name: "EarshotModelBridgeTests",
             dependencies: [
                 "EarshotModelBridge", "EarshotReferenceModels", "EarshotModelProtocol", "EarshotAudio", "EarshotOpus",
-                "EarshotWire", "EarshotSimulation",
+                "EarshotWire", "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
             ]),
         .testTarget(
             name: "EarshotAudioTests",
@@ -143,7 +143,7 @@ let package = Package(
             name: "EarshotTests",
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
-                "EarshotSimulation",
+                "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -45,7 +45,9 @@ enum HTTPAPI {
             }
             let offer = String(buffer: body)
             do throws(WHIPError) {
-                let (id, answer) = try await engine.offer(offer)
+                let (id, answer) = try await engine.offer(
+                    offer, model: request.uri.queryParameters.get("model"),
+                    userAgent: request.headers[.userAgent])
                 let location = "\(whipPath)/\(id)"
                 return Response(
                     status: .created,
@@ -61,6 +63,7 @@ enum HTTPAPI {
                 case .atCapacity: return problem(.serviceUnavailable, error.description, headers: [.retryAfter: "5"])
                 case .unavailable: return problem(.serviceUnavailable, error.description, headers: [.retryAfter: "1"])
                 case .internalError: return problem(.internalServerError, error.description)
+                case .unknownModel: return problem(.notFound, error.description)
                 }
             }
         }

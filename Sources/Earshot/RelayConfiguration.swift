@@ -27,6 +27,13 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var audio = AudioConfiguration()
     /// The model every session talks to.
     public var model: ModelChoice = .echo
+    /// Further models a WHIP offer may pick by name (`POST /v1/whip?model=NAME`); only these, so a client can
+    /// never make the relay dial or run anything the operator did not configure.
+    public var namedModels: [String: ModelChoice] = [:]
+    /// A protocol model must answer `session.start` within this time.
+    public var modelReadyTimeout: Duration = .seconds(5)
+    /// A protocol model that takes nothing of what the relay has for it for this long ends its session.
+    public var modelStallTimeout: Duration = .seconds(10)
     /// The server VAD's settings (transcoding path), also announced to protocol models in `session.start`.
     public var voiceActivity = VoiceActivityDetector.Configuration()
 

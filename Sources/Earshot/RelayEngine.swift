@@ -30,6 +30,8 @@ public final class RelayEngine: @unchecked Sendable {
     private var rng = SystemRandomNumberGenerator()
     private let wallClockOffset: Duration
     public private(set) var counters = Counters()
+    /// The exec: model processes this relay started; ended with the relay.
+    public let modelProcesses = ModelProcesses()
     private var accepting = true
 
     public struct Counters: Sendable, Hashable, Codable {
@@ -61,10 +63,24 @@ public final class RelayEngine: @unchecked Sendable {
 
     // MARK: - Sessions from signaling
 
-    /// Creates a session for an SDP offer and returns its id and our answer.
-    public func offer(_ sdp: String) async throws(WHIPError) -> (id: String, answer: String) {
+    /// Creates a session for an SDP offer and returns its id and our answer. `model` picks one of the
+    /// configuration's `namedModels` (nil: the default model); `userAgent` goes to the model in `session.start`.
+    public func offer(_ sdp: String, model: String? = nil, userAgent: String? = nil) async throws(WHIPError)
+        -> (id: String, answer: String)
+    {
+        let choice: ModelChoice
+        if let model {
+            guard let named = configuration.namedModels[model] else {
+                throw .unknownModel(model, known: configuration.namedModels.keys.sorted())
+            }
+            choice = named
+        } else {
+            choice = configuration.model
+        }
         let result = try? await eventLoop.submit { () -> Result<(String, String), WHIPError> in
-            do throws(WHIPError) { return .success(try self.createSession(offerText: sdp)) } catch {
+            do throws(WHIPError) {
+                return .success(try self.createSession(offerText: sdp, model: choice, userAgent: userAgent))
+            } catch {
                 return .failure(error)
             }
         }.get()
@@ -107,7 +123,9 @@ public final class RelayEngine: @unchecked Sendable {
         }.get()
     }
 
-    private func createSession(offerText: String) throws(WHIPError) -> (String, String) {
+    private func createSession(offerText: String, model: ModelChoice, userAgent: String?) throws(WHIPError)
+        -> (String, String)
+    {
         eventLoop.preconditionInEventLoop()
         guard accepting, let socket else { throw .unavailable }
         guard sessions.count < configuration.maxSessions else {
@@ -166,20 +184,23 @@ public final class RelayEngine: @unchecked Sendable {
             session = try RelaySession(
                 id: id, number: number, peer: peer, negotiated: negotiated, createdAt: now,
                 userAgentCandidates: negotiated.remoteCandidates.count, audio: configuration.audio,
-                model: configuration.model, voiceActivity: configuration.voiceActivity, logger: logger)
+                model: model, modelSettings: .init(
+                    voiceActivity: configuration.voiceActivity, readyTimeout: configuration.modelReadyTimeout,
+                    stallTimeout: configuration.modelStallTimeout, userAgent: userAgent),
+                logger: logger)
         } catch {
             throw .internalError("audio pipeline: \(error)")
         }
         sessions[id] = session
         byUfrag[local.ufrag] = id
-        session.startModel(eventLoop: eventLoop) { [unowned self] session, now in self.modelActivity(session, now: now) }
+        session.startModel(eventLoop: eventLoop, processes: modelProcesses) { [unowned self] session, now in self.modelActivity(session, now: now) }
         counters.sessionsCreated += 1
         deadlines.set(id, deadline: session.nextDeadline)
         armTimer()
         logger.info(
             "session started",
             metadata: [
-                "session": "\(id)", "opus_pt": "\(negotiated.opusPayloadType)",
+                "session": "\(id)", "opus_pt": "\(negotiated.opusPayloadType)", "model": "\(model)",
                 "remote_candidates": "\(negotiated.remoteCandidates.count)",
             ])
         return (id, answer.serialized())
@@ -330,6 +351,7 @@ public enum WHIPError: Error, Hashable, Sendable, CustomStringConvertible {
     case atCapacity(limit: Int)
     case unavailable
     case internalError(String)
+    case unknownModel(String, known: [String])
 
     public var description: String {
         switch self {
@@ -338,6 +360,8 @@ public enum WHIPError: Error, Hashable, Sendable, CustomStringConvertible {
         case .atCapacity(let limit): "the relay is at capacity (\(limit) sessions); retry later"
         case .unavailable: "the relay is not accepting sessions (starting or shutting down)"
         case .internalError(let reason): "internal error: \(reason)"
+        case .unknownModel(let name, let known):
+            "no model named '\(name)' is configured" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))")
         }
     }
 }

@@ -69,10 +69,12 @@ public struct RelayService: Service {
         } catch {
             await engine.shutdown(reason: "relay failed: \(error)")
             await socket.close()
+            await engine.modelProcesses.terminateAll()
             throw error
         }
         await engine.shutdown(reason: "relay shutting down")
         await socket.close()
+        await engine.modelProcesses.terminateAll()
         logger.info("relay stopped")
     }
 }

@@ -61,8 +61,8 @@ final class RelaySession {
 
     init(
         id: String, number: UInt32, peer: PeerConnection, negotiated: NegotiatedAudio, createdAt: Instant,
-        userAgentCandidates: Int, audio: AudioConfiguration, model: ModelChoice,
-        voiceActivity vadSettings: VoiceActivityDetector.Configuration, logger: Logger
+        userAgentCandidates: Int, audio: AudioConfiguration, model: ModelChoice, modelSettings: ModelSettings,
+        logger: Logger
     ) throws {
         self.id = id
         self.number = number
@@ -73,7 +73,7 @@ final class RelaySession {
         self.audio = audio
         self.model = model
         self.logger = logger
-        var vad = vadSettings
+        var vad = modelSettings.voiceActivity
         vad.format = audio.modelFormat
         switch audio.codecPath {
         case .passthrough:
@@ -93,7 +93,9 @@ final class RelaySession {
                     ? .pcm16(audio.modelFormat) : .opus(frameDuration: audio.modelFormat.frameDuration),
                 pacer: audio.pacer)
             configuration.voiceActivity = audio.codecPath == .transcode ? vad : nil
-            configuration.client = .init(codec: "opus/48000/2")
+            configuration.client = .init(userAgent: modelSettings.userAgent, codec: "opus/48000/2")
+            configuration.readyTimeout = modelSettings.readyTimeout
+            configuration.stallTimeout = modelSettings.stallTimeout
             bridge = ModelBridge(configuration: configuration, now: createdAt)
         } else {
             bridge = nil
@@ -104,7 +106,9 @@ final class RelaySession {
 
     /// Starts the model's side: the built-in model, or the transport (dial or start the process). `activity` is
     /// called on the loop whenever the model sent something, so the engine runs the session.
-    func startModel(eventLoop: any EventLoop, activity: @escaping (RelaySession, Instant) -> Void) {
+    func startModel(
+        eventLoop: any EventLoop, processes: ModelProcesses, activity: @escaping (RelaySession, Instant) -> Void
+    ) {
         guard bridge != nil else { return }
         let onEvent: (ModelTransportEvent) -> Void = { [weak self] event in
             guard let self else { return }
@@ -124,7 +128,8 @@ final class RelaySession {
         case .exec(let command):
             var tagged = logger
             tagged[metadataKey: "session"] = "\(id)"
-            let transport = ModelTransport.launch(command: command, eventLoop: eventLoop, logger: tagged, onEvent: onEvent)
+            let transport = ModelTransport.launch(
+                command: command, eventLoop: eventLoop, logger: tagged, processes: processes, onEvent: onEvent)
             transport.pendingLimit = Self.modelPendingLimit
             link = .transport(transport)
         }
@@ -294,11 +299,14 @@ final class RelaySession {
                 answers.removeAll(keepingCapacity: true)
             }
         case .transport(let transport):
-            while transport.canSend, let message = bridge.pollOutbound(now: now) {
-                switch message {
-                case .control(let control): transport.send(.text(control.encode()))
-                case .audio(let audio): transport.send(.binary(audio.serialized()))
+            while transport.isOpen, let next = bridge.nextOutbound {
+                let message: ModelTransportMessage = switch next {
+                case .control(let control): .text(control.encode())
+                case .audio(let audio): .binary(audio.serialized())
                 }
+                guard transport.hasRoom(for: message.count) else { break }
+                _ = bridge.pollOutbound(now: now)
+                transport.send(message)
             }
         }
     }
@@ -397,6 +405,14 @@ final class RelaySession {
             voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) }
         )
     }
+}
+
+/// The per-session model settings from the relay's configuration and the WHIP request.
+struct ModelSettings {
+    var voiceActivity: VoiceActivityDetector.Configuration
+    var readyTimeout: Duration
+    var stallTimeout: Duration
+    var userAgent: String?
 }
 
 /// What carries a session's model protocol messages: a built-in model in this process, or a transport.

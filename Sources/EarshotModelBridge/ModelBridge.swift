@@ -104,6 +104,12 @@ public final class ModelBridge {
         public var sequenceGaps = 0
         public var speechStartedSent = 0
         public var speechStoppedSent = 0
+        /// Playback reports sent: `mark_played`, `mark_cancelled`, `played` (whole), `played` (truncated).
+        public var marksPlayedSent = 0
+        public var marksCancelledSent = 0
+        public var playedSent = 0
+        public var playedTruncatedSent = 0
+        public var statsSent = 0
         /// Why the model side ended.
         public var end: String?
 
@@ -234,6 +240,9 @@ public final class ModelBridge {
 
     /// Whether a message waits for the model.
     public var hasOutbound: Bool { !outbound.isEmpty }
+
+    /// The next message for the model, left in the queue (a transport checks it has room before taking it).
+    public var nextOutbound: ModelMessage? { outbound.first }
 
     /// The next message for the model; the caller takes one only when its transport can carry it, so a model
     /// that does not read leaves them here (bounded) until it is stalled.
@@ -452,15 +461,19 @@ public final class ModelBridge {
             guard state != .ended else { continue }
             switch event {
             case .markSent(let name, let at, _):
+                counters.marksPlayedSent += 1
                 enqueueControl(.markPlayed(name: name, playedAtMs: Int((at - startedAt).nanosecondsClamped / 1_000_000)), now: now)
             case .markCancelled(let name):
+                counters.marksCancelledSent += 1
                 enqueueControl(.markCancelled(name: name), now: now)
             case .responseFinished(let response, let samplesPlayed):
                 guard let id = response.flatMap({ UInt64($0.rawValue) }) else { continue }
+                counters.playedSent += 1
                 enqueueControl(.played(played(id, samples: samplesPlayed, truncated: false)), now: now)
             case .truncated(let report):
                 for cut in report.responses {
                     guard let id = cut.response.flatMap({ UInt64($0.rawValue) }) else { continue }
+                    counters.playedTruncatedSent += 1
                     enqueueControl(.played(played(id, samples: cut.samplesPlayed, truncated: true)), now: now)
                 }
             }
@@ -504,6 +517,7 @@ public final class ModelBridge {
             var next = due + configuration.statsInterval
             if next <= now { next = now + configuration.statsInterval }
             nextStats = next
+            counters.statsSent += 1
             enqueueControl(.stats(statsMembers()), now: now)
         }
     }
@@ -585,6 +599,8 @@ struct MessageQueue {
     var count: Int { storage.count - head }
 
     mutating func append(_ message: ModelMessage) { storage.append(message) }
+
+    var first: ModelMessage? { head < storage.count ? storage[head] : nil }
 
     mutating func popFirst() -> ModelMessage? {
         guard head < storage.count else { return nil }

@@ -18,6 +18,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The model: echo, parrot, ws://HOST:PORT/PATH or exec:COMMAND.")
     var model: String = "echo"
 
+    @Option(help: ArgumentHelp(
+        "A further model a WHIP offer may choose with ?model=NAME (repeatable).", valueName: "NAME=MODEL"))
+    var namedModel: [String] = []
+
     @Option(help: "HTTP listen address for WHIP, the session API and the demo page.")
     var http: HostPort = HostPort(host: "127.0.0.1", port: 8080)
 
@@ -54,6 +58,17 @@ struct Serve: AsyncParsableCommand {
             configuration.model = try ModelChoice(parsing: model)
         } catch {
             throw ValidationError("--model: \(error)")
+        }
+        for entry in namedModel {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw ValidationError("--named-model \(entry): expected NAME=MODEL, e.g. parrot=parrot")
+            }
+            do {
+                configuration.namedModels[String(entry[..<equals])] = try ModelChoice(
+                    parsing: String(entry[entry.index(after: equals)...]))
+            } catch {
+                throw ValidationError("--named-model \(entry): \(error)")
+            }
         }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

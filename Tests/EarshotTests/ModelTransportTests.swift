@@ -1,3 +1,4 @@
+import EarshotModelProtocol
 import EarshotNIO
 import Foundation
 import Logging
@@ -154,13 +155,12 @@ struct ModelTransportTests {
         #expect(why.contains("404"))
     }
 
-    @Test("exec: a crash, a missing program and garbage on stdout end the transport with the reason")
+    @Test("exec: a crash and a missing program end the transport with the reason")
     func execFailures() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         for (command, expected) in [
             ("exit 3", "exited with status 3"),
             ("/nonexistent/model", "exited with status 127"),
-            ("printf 'not a frame at all'; sleep 5", "stdio frame"),
         ] {
             let recorder = Recorder()
             _ = try await loop.submit {
@@ -172,6 +172,27 @@ struct ModelTransportTests {
             #expect(recorder.end?.description.contains(expected) == true,
                     "\(command): \(String(describing: recorder.end))")
         }
+    }
+
+    @Test("exec: framing errors on stdout are reported; a bad frame is skipped, an oversized length stops reading")
+    func execFramingErrors() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // A frame of length 0, a frame of kind 9 (skipped), a good control frame, then text a stray print() wrote.
+        let command = #"printf '\000\000\000\000\000\000\000\002\011x\000\000\000\021\001{"type":"clear"}not a frame at all'; sleep 5"#
+        let recorder = Recorder()
+        let transport = try await loop.submit {
+            NIOLoopBound(
+                ModelTransport.launch(command: command, eventLoop: loop, logger: Logger(label: "model-test"),
+                                      onEvent: recorder.record), eventLoop: loop)
+        }.get()
+        let invalid: () -> [ModelProtocolError] = {
+            recorder.all.compactMap { if case .invalidFrame(let e) = $0 { e } else { nil } }
+        }
+        #expect(await recorder.wait { invalid().count >= 3 }, "\(recorder.all)")
+        #expect(invalid().map(\.code.rawValue) == ["bad_frame", "bad_frame", "frame_too_large"])
+        #expect(recorder.messages == [.text(Array(#"{"type":"clear"}"#.utf8))])
+        #expect(recorder.end == nil)
+        try await loop.submit { transport.value.close() }.get()
     }
 
     // MARK: Helpers
@@ -194,10 +215,10 @@ struct ModelTransportTests {
     }
 
     /// Starts the reference model's WebSocket server on a free loopback port and reads the port from its log.
-    static func startWebSocketModel() throws -> (Process, Int) {
+    static func startWebSocketModel(script: String = model) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [model, "--listen", "127.0.0.1:0"]
+        process.arguments = [script, "--listen", "127.0.0.1:0"]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

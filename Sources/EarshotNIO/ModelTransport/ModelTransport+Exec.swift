@@ -9,7 +9,7 @@ extension ModelTransport {
     /// stdout in length-prefixed frames (`| length u32 BE | kind u8 | body |`, kind 1 = JSON text, 2 = audio;
     /// Docs/model-protocol.md); each line it writes to stderr goes to `logger` at notice level.
     public static func launch(
-        command: String, eventLoop: any EventLoop, logger: Logger,
+        command: String, eventLoop: any EventLoop, logger: Logger, processes: ModelProcesses? = nil,
         onEvent: @escaping (ModelTransportEvent) -> Void
     ) -> ModelTransport {
         eventLoop.preconditionInEventLoop()
@@ -23,6 +23,7 @@ extension ModelTransport {
         process.standardOutput = stdout
         process.standardError = stderr
         process.terminationHandler = { finished in
+            processes?.exited(finished.processIdentifier)
             let status = finished.terminationStatus
             let reason = finished.terminationReason
             eventLoop.execute { box.value.processExited(status: status, reason: reason) }
@@ -34,6 +35,7 @@ extension ModelTransport {
             return transport
         }
         transport.process = process
+        processes?.started(process)
         // NIO takes its own copies of the descriptors; ours (the pipes' ends in this process) are closed.
         let output = dup(stdout.fileHandleForReading.fileDescriptor)
         let input = dup(stdin.fileHandleForWriting.fileDescriptor)

@@ -12,7 +12,8 @@ public enum ModelTransportMessage: Sendable, Hashable {
     case text([UInt8])
     case binary([UInt8])
 
-    var count: Int {
+    /// Bytes in the message.
+    public var count: Int {
         switch self {
         case .text(let bytes), .binary(let bytes): bytes.count
         }
@@ -102,8 +103,6 @@ public final class ModelTransport {
     /// Whether the transport is up (connected or started) and not ended.
     public var isOpen: Bool { end == nil && channel != nil }
 
-    /// Whether a relay message (a few KiB at most) would be sent now.
-    public var canSend: Bool { isOpen && pendingBytes < pendingLimit }
 
     /// Sends one message; false (and counted) when the model is not keeping up or the transport has ended.
     @discardableResult
@@ -197,20 +196,68 @@ public final class ModelTransport {
         if reason != .closedByRelay { onEvent(.ended(reason)) }
     }
 
-    /// SIGTERM to a process still running after `grace`, SIGKILL 2 s later.
+    /// SIGTERM to the process's group (the shell and what it started) after `grace`, SIGKILL 2 s later, on a
+    /// timer that outlives the event loop (a relay shutting down stops its loops before the grace period ends).
     private func terminateProcess(after grace: TimeAmount) {
-        guard let process, process.isRunning else { return }
-        let pid = process.processIdentifier
-        let loop = eventLoop
-        loop.scheduleTask(in: grace) {
-            guard process.isRunning else { return }
-            kill(pid, SIGTERM)
-            loop.scheduleTask(in: .seconds(2)) {
-                if process.isRunning { kill(pid, SIGKILL) }
-            }
-        }
+        guard let process, process.processIdentifier > 0 else { return }
+        ModelProcesses.terminate(process, after: .nanoseconds(grace.nanoseconds))
     }
 }
 
 @available(*, unavailable, message: "A ModelTransport is confined to its event loop")
 extension ModelTransport: Sendable {}
+
+/// The model processes one relay started and that have not exited, so that ending the relay ends them too.
+/// Foundation starts each process as the leader of its own process group; signals go to the group (the shell
+/// and whatever it started).
+public final class ModelProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var live: [Int32: Process] = [:]
+
+    public init() {}
+
+    func started(_ process: Process) {
+        lock.withLock {
+            live = live.filter { $0.value.isRunning }
+            if process.isRunning { live[process.processIdentifier] = process }
+        }
+    }
+
+    func exited(_ pid: Int32) {
+        _ = lock.withLock { live.removeValue(forKey: pid) }
+    }
+
+    private var runningGroups: [Int32] {
+        lock.withLock { live.values.filter(\.isRunning).map { -$0.processIdentifier } }
+    }
+
+    /// Model processes still running.
+    public var count: Int { runningGroups.count }
+
+    /// SIGTERM to the process's group after `grace` if it still runs, SIGKILL 2 s later, on a timer that outlives
+    /// the event loops (a relay shutting down stops them before the grace period ends).
+    static func terminate(_ process: Process, after grace: Duration) {
+        let group = -process.processIdentifier
+        let queue = DispatchQueue.global()
+        let (seconds, attoseconds) = grace.components
+        let delay = DispatchTimeInterval.nanoseconds(Int(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        queue.asyncAfter(deadline: .now() + delay) {
+            guard process.isRunning, kill(group, SIGTERM) == 0 else { return }
+            queue.asyncAfter(deadline: .now() + .seconds(2)) { _ = kill(group, SIGKILL) }
+        }
+    }
+
+    /// Ends every model process (for a relay shutting down, after its sessions sent `stop` and closed their
+    /// transports): waits up to `grace` for them to exit, then SIGTERM, then after 2 s SIGKILL.
+    public func terminateAll(grace: Duration = .seconds(2)) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + grace
+        while count > 0, clock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        let groups = runningGroups
+        guard !groups.isEmpty else { return }
+        for group in groups { kill(group, SIGTERM) }
+        let killDeadline = clock.now + .seconds(2)
+        while count > 0, clock.now < killDeadline { try? await Task.sleep(for: .milliseconds(20)) }
+        for group in runningGroups { kill(group, SIGKILL) }
+    }
+}
