@@ -20,6 +20,8 @@ public final class ClientSession: @unchecked Sendable {
         public var frameDuration: Duration = .milliseconds(20)
         /// Bound on the received-packet log kept for reports.
         public var maximumRecorded = 200_000
+        /// Keep when each packet was sent and when each packet arrived (up to `maximumRecorded` each).
+        public var recordTimeline = false
 
         public init(url: String, token: String? = nil, packets: [[UInt8]]) {
             self.url = url
@@ -39,6 +41,9 @@ public final class ClientSession: @unchecked Sendable {
         public var closeReason: String?
         public var resource: String?
         public var drops: Int
+        /// With `recordTimeline`: when packet n was sent, and the arrival of each packet received, in order.
+        public var sendTimes: [Instant] = []
+        public var arrivals: [Instant] = []
     }
 
     public let configuration: Configuration
@@ -53,6 +58,8 @@ public final class ClientSession: @unchecked Sendable {
     private var sent = 0
     private var received = 0
     private var roundTrips: [Duration] = []
+    private var sendTimes: [Instant] = []
+    private var arrivals: [Instant] = []
     /// When each distinct payload was last sent: an echoed packet is matched to its send time by content.
     private var payloadIndex: [[UInt8]: Int] = [:]
     private var lastSent: [Instant?]
@@ -223,7 +230,8 @@ public final class ClientSession: @unchecked Sendable {
             Report(
                 connected: connectedAt != nil, setupTime: connectedAt.map { $0 - createdAt }, packetsSent: sent,
                 packetsReceived: received, roundTrips: roundTrips, rtcpRoundTripTime: peer.roundTripTime,
-                closeReason: closeReason, resource: resource, drops: peer.statistics.drops.total)
+                closeReason: closeReason, resource: resource, drops: peer.statistics.drops.total,
+                sendTimes: sendTimes, arrivals: arrivals)
         }.get()) ?? Report(
             connected: false, setupTime: nil, packetsSent: 0, packetsReceived: 0, roundTrips: [],
             rtcpRoundTripTime: nil, closeReason: "unavailable", resource: resource, drops: 0)
@@ -235,6 +243,7 @@ public final class ClientSession: @unchecked Sendable {
         guard peer.state == .connected else { return }
         let index = sent % configuration.packets.count
         lastSent[index] = now
+        if configuration.recordTimeline, sendTimes.count < configuration.maximumRecorded { sendTimes.append(now) }
         peer.sendAudio(payload: configuration.packets[index], timestamp: rtpTimestamp, now: now)
         rtpTimestamp &+= UInt32(configuration.frameDuration.nanosecondsClamped * 48 / 1_000_000)
         sent += 1
@@ -260,6 +269,9 @@ public final class ClientSession: @unchecked Sendable {
             switch event {
             case .audio(let audio):
                 received += 1
+                if configuration.recordTimeline, arrivals.count < configuration.maximumRecorded {
+                    arrivals.append(audio.arrival)
+                }
                 if !receiveWaiters.isEmpty { resumeReceiveWaiters(force: nil) }
                 if let index = payloadIndex[audio.payload], let sentAt = lastSent[index],
                     roundTrips.count < configuration.maximumRecorded

@@ -2,6 +2,7 @@ import Earshot
 import EarshotClient
 import EarshotModelBridge
 import EarshotOpus
+import EarshotWire
 import Foundation
 import Testing
 
@@ -9,34 +10,14 @@ import Testing
 import Glibc
 #endif
 
-/// Turns of talk for the protocol models: Opus packets (20 ms) of silence and of a voiced, vowel-like sound (a
-/// 140 Hz harmonic series with a syllable rhythm, which the server VAD reads as speech).
+/// Turns of talk for the protocol models: speech, a pause the parrot answers, speech over the answer (barge-in),
+/// a pause (that turn is answered in full), then silence: 8 s, looped by the client.
 enum TalkFixtures {
-    /// `(speaking, milliseconds)` segments, in order.
-    static func packets(_ segments: [(Bool, Int)]) -> [[UInt8]] {
-        let encoder = try! OpusEncoder(.init(bitrate: .bitsPerSecond(32_000), complexity: 5))
-        var packets: [[UInt8]] = []
-        var position = 0
-        for (speaking, milliseconds) in segments {
-            for _ in 0..<(milliseconds / 20) {
-                let pcm: [Int16] = (0..<960).map { i in
-                    guard speaking else { return 0 }
-                    let t = Double(position + i) / 48_000
-                    let syllable = 0.6 + 0.4 * sin(2 * Double.pi * 4 * t)
-                    var value = 0.0
-                    for harmonic in 1...7 { value += sin(2 * Double.pi * 140 * Double(harmonic) * t) / Double(harmonic) }
-                    return Int16(3500 * syllable * value)
-                }
-                packets.append(try! encoder.encode(pcm))
-                position += 960
-            }
-        }
-        return packets
-    }
-
-    /// Speech, a pause long enough to end the turn (the parrot answers), speech again while the answer plays
-    /// (barge-in), a pause (the parrot answers that turn in full), then silence: 8 s, looped by the client.
-    static let turns = packets([(false, 400), (true, 1200), (false, 1200), (true, 1000), (false, 4200)])
+    static let turns = try! TalkScript([
+        .init(speaking: false, milliseconds: 400), .init(speaking: true, milliseconds: 1200),
+        .init(speaking: false, milliseconds: 1200), .init(speaking: true, milliseconds: 1000),
+        .init(speaking: false, milliseconds: 4200),
+    ]).packets()
 }
 
 /// The relay with protocol models, over real loopback UDP with our WebRTC client: the built-in parrot, the
@@ -258,5 +239,34 @@ struct ModelFailureTests {
             let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             return line.contains(text) && !line.contains("/bin/sh -c")
         }.count
+    }
+}
+
+@Suite("TalkScript: the scripted caller and the barge-in figure from a timeline")
+struct TalkScriptTests {
+    @Test("the barge-in script's shape: 210 packets a loop, the second talkspurt at 2.0 s")
+    func shape() throws {
+        let script = TalkScript.bargeIn
+        #expect(script.packetCount == 210)
+        #expect(script.laterTalkspurtStarts == [100])
+        #expect(try script.packets().count == 210)
+        #expect(script.laterTalkspurtsStarted(packetsSent: 100) == 0)
+        #expect(script.laterTalkspurtsStarted(packetsSent: 101) == 1)
+        #expect(script.laterTalkspurtsStarted(packetsSent: 420) == 2)
+    }
+
+    @Test("latency: from the speech packet sent to the last packet of the talkspurt it interrupted")
+    func latencyFromTimeline() throws {
+        let script = TalkScript.bargeIn
+        let origin = Instant(nanoseconds: 1_000_000_000)
+        let sendTimes = (0..<420).map { origin + .milliseconds(20 * $0) }
+        // Loop 1: the answer plays from 1.6 s and is cut 113 ms after the caller speaks at 2.0 s. Loop 2: the
+        // answer has ended (at 8.0 s) before the caller speaks at 6.2 + 2.0 s: no figure.
+        var arrivals = stride(from: 1600, through: 2113, by: 20).map { origin + .milliseconds($0) }
+        arrivals += [origin + .milliseconds(2113)]
+        arrivals += stride(from: 3100, through: 4000, by: 20).map { origin + .milliseconds($0) }
+        arrivals += stride(from: 5800, through: 6100, by: 20).map { origin + .milliseconds($0) }
+        let latencies = script.bargeInLatencies(sendTimes: sendTimes, arrivals: arrivals.sorted())
+        #expect(latencies == [.milliseconds(113)])
     }
 }
