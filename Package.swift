@@ -117,7 +117,9 @@ let package = Package(
             name: "earshot",
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
-                "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels",
+                "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels", "EarshotModelBridge", "EarshotNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -19,6 +19,10 @@ public enum ModelChoice: Hashable, Sendable, CustomStringConvertible {
             self = .echo
         } else if let name = ReferenceModelName(rawValue: text) {
             self = .builtIn(name)
+        } else if text.hasPrefix("builtin:") {
+            // `builtin:echo` is the echo speaking the model protocol in this process (bridge, no transport).
+            guard let name = ReferenceModelName(rawValue: String(text.dropFirst(8))) else { throw .unknown(text) }
+            self = .builtIn(name)
         } else if text.hasPrefix("ws://") {
             guard let address = ModelTransport.WebSocketAddress(url: text) else { throw .badURL(text) }
             self = .webSocket(address)
@@ -39,7 +43,7 @@ public enum ModelChoice: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .echo: "echo"
-        case .builtIn(let name): name.rawValue
+        case .builtIn(let name): name == .echo ? "builtin:echo" : name.rawValue
         case .webSocket(let address): address.description
         case .exec(let command): "exec:\(command)"
         }
@@ -55,7 +59,7 @@ public enum ModelChoiceError: Error, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .unknown(let text):
-            "unknown model '\(text)': expected echo, parrot, ws://HOST:PORT/PATH or exec:COMMAND"
+            "unknown model '\(text)': expected echo, parrot, builtin:echo, ws://HOST:PORT/PATH or exec:COMMAND"
         case .badURL(let text): "'\(text)' is not a ws://HOST[:PORT][/PATH] URL"
         case .tlsUnsupported(let text):
             "'\(text)': wss:// is not supported; run the model on loopback with ws://, or put a TLS proxy in front"

@@ -37,7 +37,7 @@ final class RelaySession {
     /// A protocol model: the bridge (sans-IO protocol state, the model's pacer) and what carries its messages.
     /// Passthrough with a protocol model sends the model Opus packets, put in order by `reorderBuffer`.
     let bridge: ModelBridge?
-    private var link: ModelLink?
+    private var connection: ModelConnection?
     private let reorderBuffer: OpusReorderBuffer?
     /// How the model's side ended, if it did.
     private(set) var modelEnd: ModelBridge.End?
@@ -109,36 +109,17 @@ final class RelaySession {
     func startModel(
         eventLoop: any EventLoop, processes: ModelProcesses, activity: @escaping (RelaySession, Instant) -> Void
     ) {
-        guard bridge != nil else { return }
-        let onEvent: (ModelTransportEvent) -> Void = { [weak self] event in
+        guard let bridge else { return }
+        var tagged = logger
+        tagged[metadataKey: "session"] = "\(id)"
+        connection = ModelConnection(
+            model: model, bridge: bridge, eventLoop: eventLoop, logger: tagged, processes: processes
+        ) { [weak self] now in
             guard let self else { return }
-            let now = Instant.now()
-            self.modelTransportEvent(event, now: now)
             activity(self, now)
         }
-        switch model {
-        case .echo:
-            return
-        case .builtIn(let name):
-            link = .inProcess(name.makeModel())
-        case .webSocket(let address):
-            let transport = ModelTransport.connect(to: address, eventLoop: eventLoop, onEvent: onEvent)
-            transport.pendingLimit = Self.modelPendingLimit
-            link = .transport(transport)
-        case .exec(let command):
-            var tagged = logger
-            tagged[metadataKey: "session"] = "\(id)"
-            let transport = ModelTransport.launch(
-                command: command, eventLoop: eventLoop, logger: tagged, processes: processes, onEvent: onEvent)
-            transport.pendingLimit = Self.modelPendingLimit
-            link = .transport(transport)
-        }
-        pumpModel(now: .now())
+        connection?.pump(now: .now())
     }
-
-    /// Bytes written to a transport and not yet taken by the model before the bridge holds messages back (its
-    /// own input queue is bounded in audio time; this only keeps the socket or pipe from holding much more).
-    static let modelPendingLimit = 64 * 1024
 
     /// Breaks the handler's reference back to this session when it ends, and ends the model's side: `stop` with
     /// the reason the call ended, then the transport closes.
@@ -147,10 +128,9 @@ final class RelaySession {
         bridge?.uplinkStatistics = nil
         if let bridge, bridge.state != .ended {
             bridge.stop(reason: stopReason, now: now)
-            pumpModel(now: now)
         }
         if let end = bridge?.pollEnd() { modelEnd = end }
-        closeLink()
+        connection?.close(now: now)
     }
 
     private var stopReason: String {
@@ -159,14 +139,6 @@ final class RelaySession {
         case .local(let reason)? where reason.contains("shutting down"): "relay_shutdown"
         default: "client_hangup"
         }
-    }
-
-    private func closeLink() {
-        if case .transport(let transport) = link {
-            transport.close()
-            lastTransportStatistics = transport.statistics
-        }
-        link = nil
     }
 
     /// The earliest instant the session wants to be woken: the peer connection's timers, the jitter buffer's
@@ -262,18 +234,17 @@ final class RelaySession {
                 bridge.pushInput(packet, now: now)
             }
         }
-        pumpModel(now: now)
+        connection?.pump(now: now)
         while let frame = bridge.pollFrame(now: now) {
             if peer.sendAudio(payload: frame.payload, timestamp: frame.rtpTimestamp, marker: frame.marker, now: now) {
                 echoedPackets += 1
             }
         }
         // Marks and played reports the frames just sent produced.
-        pumpModel(now: now)
+        connection?.pump(now: now)
         if let end = bridge.pollEnd() {
             modelEnd = end
-            pumpModel(now: now)
-            closeLink()
+            connection?.close(now: now)
             if end.endedByModel {
                 logger.notice(
                     "model ended the session",
@@ -281,43 +252,6 @@ final class RelaySession {
                 // Closed by the engine after this step: this may run inside the peer connection's packet handler.
                 pendingHangUp = "model ended: \(end)"
             }
-        }
-    }
-
-    /// Moves messages between the bridge and the model: all of them to a built-in model (and its answers back),
-    /// to a transport while it has room.
-    private func pumpModel(now: Instant) {
-        guard let bridge, let link else { return }
-        switch link {
-        case .inProcess(let model):
-            var answers: [ModelMessage] = []
-            // A built-in model answers at once; the rounds are bounded in case two messages keep answering each other.
-            for _ in 0..<8 {
-                guard bridge.hasOutbound else { break }
-                while let message = bridge.pollOutbound(now: now) { model.receive(message, into: &answers) }
-                for answer in answers { bridge.receive(answer, now: now) }
-                answers.removeAll(keepingCapacity: true)
-            }
-        case .transport(let transport):
-            while transport.isOpen, let next = bridge.nextOutbound {
-                let message: ModelTransportMessage = switch next {
-                case .control(let control): .text(control.encode())
-                case .audio(let audio): .binary(audio.serialized())
-                }
-                guard transport.hasRoom(for: message.count) else { break }
-                _ = bridge.pollOutbound(now: now)
-                transport.send(message)
-            }
-        }
-    }
-
-    private func modelTransportEvent(_ event: ModelTransportEvent, now: Instant) {
-        guard let bridge else { return }
-        switch event {
-        case .message(.text(let bytes)): bridge.receiveText(bytes, now: now)
-        case .message(.binary(let bytes)): bridge.receiveBinary(bytes, now: now)
-        case .invalidFrame(let error): bridge.receiveInvalid(error, now: now)
-        case .ended(let reason): bridge.transportEnded(reason.description, now: now)
         }
     }
 
@@ -352,12 +286,6 @@ final class RelaySession {
             echoedPackets += 1
         }
     }
-
-    private var transportStatistics: ModelTransport.Statistics? {
-        if case .transport(let transport) = link { return transport.statistics }
-        return lastTransportStatistics
-    }
-    private var lastTransportStatistics: ModelTransport.Statistics?
 
     func info(now: Instant) -> SessionInfo {
         let stats = peer.statistics
@@ -399,7 +327,7 @@ final class RelaySession {
             model: .init(name: model.description, codecPath: audio.codecPath.rawValue, packetsEchoed: echoedPackets,
                          framesToModel: framesToModel, framesFromModel: bridge?.statistics.outputMessagesReceived ?? framesFromModel,
                          framesDropped: bridge?.statistics.inputFramesDroppedQueueFull ?? echoFramesDropped,
-                         bridge: bridge?.statistics, transport: transportStatistics),
+                         bridge: bridge?.statistics, transport: connection?.transportStatistics),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
             downlink: (pacer ?? bridge?.pacer)?.statistics,
             voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) }
@@ -413,12 +341,6 @@ struct ModelSettings {
     var readyTimeout: Duration
     var stallTimeout: Duration
     var userAgent: String?
-}
-
-/// What carries a session's model protocol messages: a built-in model in this process, or a transport.
-enum ModelLink {
-    case inProcess(any ReferenceModel)
-    case transport(ModelTransport)
 }
 
 /// The JSON form of a session for `GET /v1/sessions` and `GET /v1/sessions/{id}`. Field names follow W3C

@@ -112,6 +112,12 @@ public final class ModelBridge {
         public var statsSent = 0
         /// Why the model side ended.
         public var end: String?
+        /// For a model that answers input message n with output message n (an echo): the time from input n
+        /// leaving the bridge to output n arriving, over the latest samples (ms).
+        public var turnaroundSamples = 0
+        public var turnaroundP50Milliseconds: Double?
+        public var turnaroundP99Milliseconds: Double?
+        public var turnaroundMaxMilliseconds: Double?
 
         public init() {}
     }
@@ -147,6 +153,12 @@ public final class ModelBridge {
     private var recentResponses: [UInt64] = []
     private static let recentResponsesKept = 16
     private var endReported = false
+    /// When each of the latest input messages left (by sequence), for the turnaround of an echoing model.
+    private var inputSentAt = [(sequence: UInt32, at: Instant)?](repeating: nil, count: 512)
+    /// Turnarounds measured (bounded: the latest `turnaroundSamplesKept`).
+    public private(set) var turnarounds: [Duration] = []
+    private var turnaroundNext = 0
+    public static let turnaroundSamplesKept = 4096
 
     /// Starts the session: `session.start` is the first message out.
     public init(configuration: Configuration, now: Instant) {
@@ -162,6 +174,15 @@ public final class ModelBridge {
         statistics.state = state
         statistics.inputFramesQueued = queuedInputFrames
         statistics.end = end?.description
+        if !turnarounds.isEmpty {
+            let sorted = turnarounds.sorted()
+            let ms: (Duration) -> Double = { Double($0.nanosecondsClamped) / 1e6 }
+            let rank: (Double) -> Int = { p in min(sorted.count - 1, Int((p * Double(sorted.count - 1)).rounded())) }
+            statistics.turnaroundSamples = sorted.count
+            statistics.turnaroundP50Milliseconds = ms(sorted[rank(0.5)])
+            statistics.turnaroundP99Milliseconds = ms(sorted[rank(0.99)])
+            statistics.turnaroundMaxMilliseconds = ms(sorted[sorted.count - 1])
+        }
         return statistics
     }
 
@@ -250,7 +271,9 @@ public final class ModelBridge {
         guard let message = outbound.popFirst() else { return nil }
         lastOutboundProgress = now
         switch message {
-        case .audio: queuedInputFrames -= 1
+        case .audio(let audio):
+            queuedInputFrames -= 1
+            inputSentAt[Int(audio.header.sequence % 512)] = (audio.header.sequence, now)
         case .control: queuedControlMessages -= 1
         }
         return message
@@ -424,6 +447,11 @@ public final class ModelBridge {
             sendError(.sequenceGap, "output audio sequence \(sequence), expected \(expected)", now: now)
         }
         expectedOutputSequence = sequence &+ 1
+        if let sent = inputSentAt[Int(sequence % 512)], sent.sequence == sequence {
+            // Output n answers input n (an echo): the model's turnaround, transport both ways included.
+            inputSentAt[Int(sequence % 512)] = nil
+            recordTurnaround(now - sent.at)
+        }
         let id = audio.header.responseID
         if id != openResponse {
             openResponse = id
@@ -437,6 +465,15 @@ public final class ModelBridge {
         pacer.enqueue(samples, response: id == 0 ? nil : ResponseID(String(id)), now: now)
         let dropped = pacer.statistics.samplesDroppedQueueFull - droppedBefore
         if dropped > 0 { reportQueueFull(dropped: dropped, now: now) }
+    }
+
+    private func recordTurnaround(_ duration: Duration) {
+        if turnarounds.count < Self.turnaroundSamplesKept {
+            turnarounds.append(duration)
+        } else {
+            turnarounds[turnaroundNext] = duration
+            turnaroundNext = (turnaroundNext + 1) % Self.turnaroundSamplesKept
+        }
     }
 
     private func reportQueueFull(dropped: Int, now: Instant) {
