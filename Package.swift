@@ -26,6 +26,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -84,6 +85,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -116,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
+                "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
                 "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels", "EarshotModelBridge", "EarshotNIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -134,7 +136,7 @@ let package = Package(
             name: "EarshotModelBridgeTests",
             dependencies: [
                 "EarshotModelBridge", "EarshotReferenceModels", "EarshotModelProtocol", "EarshotAudio", "EarshotOpus",
-                "EarshotWire", "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
+                "EarshotWire",
             ]),
         .testTarget(
             name: "EarshotAudioTests",

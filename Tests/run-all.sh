@@ -16,6 +16,8 @@ packages=(
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
   # Test audio and lo-only network namespaces.
   sox iproute2 util-linux
+  # A certificate for the wss:// model test.
+  openssl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -15,7 +15,8 @@ Your model: write a class like EchoModel or ParrotModel (subclass Model, overrid
 MODELS. The transports and the message parsing stay as they are.
 
 Transports (the same messages on both):
-  --listen HOST:PORT  a WebSocket server (default 127.0.0.1:8765); the relay dials it, one connection per session:
+  --listen HOST:PORT  a WebSocket server (default 127.0.0.1:8765; with --tls-cert and --tls-key, wss://); the relay
+                      dials it, one connection per session:
                         earshot serve --model ws://127.0.0.1:8765/parrot
                       The URL path picks the model (/echo, /parrot; / = --model).
   --stdio             one session on stdin/stdout, frames | length u32 BE | kind u8 | body |; the relay starts one
@@ -46,6 +47,7 @@ import json
 import logging
 import math
 import signal
+import ssl
 import struct
 import sys
 
@@ -546,7 +548,7 @@ async def websocket_handshake(reader, writer, default_model):
     return None
 
 
-async def serve_websocket(host, port, default_model):
+async def serve_websocket(host, port, default_model, tls=None):
     async def on_connection(reader, writer):
         peer = "%s:%d" % writer.get_extra_info("peername")[:2]
         try:
@@ -565,11 +567,12 @@ async def serve_websocket(host, port, default_model):
         finally:
             writer.close()
 
-    server = await asyncio.start_server(on_connection, host, port)
+    server = await asyncio.start_server(on_connection, host, port, ssl=tls)
     for sock in server.sockets:
         address = sock.getsockname()
         shown = f"[{address[0]}]" if ":" in address[0] else address[0]
-        log.info("listening on ws://%s:%d/ (paths: %s)", shown, address[1], ", ".join(f"/{m}" for m in MODELS))
+        log.info("listening on %s://%s:%d/ (paths: %s)", "wss" if tls else "ws", shown, address[1],
+                 ", ".join(f"/{m}" for m in MODELS))
     stopped = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stopped.set)
@@ -586,6 +589,8 @@ def main(argv=None):
     mode.add_argument("--stdio", action="store_true", help="serve one session on stdin/stdout")
     parser.add_argument("--model", choices=sorted(MODELS), default="echo",
                         help="the model for --stdio and for the WebSocket path / (default %(default)s)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="serve wss:// with this certificate chain (with --tls-key)")
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every control message")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -597,7 +602,13 @@ def main(argv=None):
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
         parser.error(f"--listen {args.listen}: expected HOST:PORT, e.g. 127.0.0.1:8765 or [::1]:8765")
-    return asyncio.run(serve_websocket(host.strip("[]"), int(port), args.model))
+    tls = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            parser.error("--tls-cert and --tls-key go together")
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+    return asyncio.run(serve_websocket(host.strip("[]"), int(port), args.model, tls))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ public enum ModelChoice: Hashable, Sendable, CustomStringConvertible {
     /// A command the relay starts per session (`/bin/sh -c COMMAND`), speaking over stdin/stdout.
     case exec(String)
 
-    /// Parses `echo`, `parrot`, `ws://HOST:PORT/PATH` or `exec:COMMAND`.
+    /// Parses `echo`, `parrot`, `builtin:echo`, `ws://HOST:PORT/PATH`, `wss://…` or `exec:COMMAND`.
     public init(parsing text: String) throws(ModelChoiceError) {
         if text == "echo" {
             self = .echo
@@ -23,11 +23,9 @@ public enum ModelChoice: Hashable, Sendable, CustomStringConvertible {
             // `builtin:echo` is the echo speaking the model protocol in this process (bridge, no transport).
             guard let name = ReferenceModelName(rawValue: String(text.dropFirst(8))) else { throw .unknown(text) }
             self = .builtIn(name)
-        } else if text.hasPrefix("ws://") {
+        } else if text.hasPrefix("ws://") || text.hasPrefix("wss://") {
             guard let address = ModelTransport.WebSocketAddress(url: text) else { throw .badURL(text) }
             self = .webSocket(address)
-        } else if text.hasPrefix("wss://") {
-            throw .tlsUnsupported(text)
         } else if text.hasPrefix("exec:") {
             let command = String(text.dropFirst(5)).trimmingWhitespace
             guard !command.isEmpty else { throw .emptyCommand }
@@ -53,16 +51,13 @@ public enum ModelChoice: Hashable, Sendable, CustomStringConvertible {
 public enum ModelChoiceError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknown(String)
     case badURL(String)
-    case tlsUnsupported(String)
     case emptyCommand
 
     public var description: String {
         switch self {
         case .unknown(let text):
-            "unknown model '\(text)': expected echo, parrot, builtin:echo, ws://HOST:PORT/PATH or exec:COMMAND"
-        case .badURL(let text): "'\(text)' is not a ws://HOST[:PORT][/PATH] URL"
-        case .tlsUnsupported(let text):
-            "'\(text)': wss:// is not supported; run the model on loopback with ws://, or put a TLS proxy in front"
+            "unknown model '\(text)': expected echo, parrot, builtin:echo, ws://HOST:PORT/PATH, wss://… or exec:COMMAND"
+        case .badURL(let text): "'\(text)' is not a ws:// or wss://HOST[:PORT][/PATH] URL"
         case .emptyCommand: "exec: needs a command, e.g. exec:'python3 model.py --stdio'"
         }
     }

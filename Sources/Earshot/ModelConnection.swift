@@ -29,7 +29,7 @@ public final class ModelConnection {
     /// the session (frames to send, an end to act on). `model` must not be `.echo` (it has no protocol side).
     public init(
         model: ModelChoice, bridge: ModelBridge, eventLoop: any EventLoop, logger: Logger,
-        processes: ModelProcesses? = nil, activity: @escaping (Instant) -> Void
+        processes: ModelProcesses? = nil, trustRootsFile: String? = nil, activity: @escaping (Instant) -> Void
     ) {
         precondition(model.usesProtocol, "the built-in echo has no model connection")
         self.model = model
@@ -51,7 +51,8 @@ public final class ModelConnection {
         case .builtIn(let name):
             link = .inProcess(name.makeModel())
         case .webSocket(let address):
-            let transport = ModelTransport.connect(to: address, eventLoop: eventLoop, onEvent: onEvent)
+            let transport = ModelTransport.connect(
+                to: address, eventLoop: eventLoop, trustRootsFile: trustRootsFile, onEvent: onEvent)
             transport.pendingLimit = Self.pendingLimit
             link = .transport(transport)
         case .exec(let command):

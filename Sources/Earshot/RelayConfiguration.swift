@@ -30,6 +30,8 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// Further models a WHIP offer may pick by name (`POST /v1/whip?model=NAME`); only these, so a client can
     /// never make the relay dial or run anything the operator did not configure.
     public var namedModels: [String: ModelChoice] = [:]
+    /// PEM certificates a `wss://` model's certificate must chain to (nil: the system's trusted roots).
+    public var modelTrustRootsFile: String?
     /// A protocol model must answer `session.start` within this time.
     public var modelReadyTimeout: Duration = .seconds(5)
     /// A protocol model that takes nothing of what the relay has for it for this long ends its session.

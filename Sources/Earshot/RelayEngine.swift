@@ -186,7 +186,8 @@ public final class RelayEngine: @unchecked Sendable {
                 userAgentCandidates: negotiated.remoteCandidates.count, audio: configuration.audio,
                 model: model, modelSettings: .init(
                     voiceActivity: configuration.voiceActivity, readyTimeout: configuration.modelReadyTimeout,
-                    stallTimeout: configuration.modelStallTimeout, userAgent: userAgent),
+                    stallTimeout: configuration.modelStallTimeout, userAgent: userAgent,
+                    trustRootsFile: configuration.modelTrustRootsFile),
                 logger: logger)
         } catch {
             throw .internalError("audio pipeline: \(error)")

@@ -38,6 +38,7 @@ final class RelaySession {
     /// Passthrough with a protocol model sends the model Opus packets, put in order by `reorderBuffer`.
     let bridge: ModelBridge?
     private var connection: ModelConnection?
+    private var modelTrustRootsFile: String?
     private let reorderBuffer: OpusReorderBuffer?
     /// How the model's side ended, if it did.
     private(set) var modelEnd: ModelBridge.End?
@@ -96,6 +97,7 @@ final class RelaySession {
             configuration.client = .init(userAgent: modelSettings.userAgent, codec: "opus/48000/2")
             configuration.readyTimeout = modelSettings.readyTimeout
             configuration.stallTimeout = modelSettings.stallTimeout
+            modelTrustRootsFile = modelSettings.trustRootsFile
             bridge = ModelBridge(configuration: configuration, now: createdAt)
         } else {
             bridge = nil
@@ -113,7 +115,8 @@ final class RelaySession {
         var tagged = logger
         tagged[metadataKey: "session"] = "\(id)"
         connection = ModelConnection(
-            model: model, bridge: bridge, eventLoop: eventLoop, logger: tagged, processes: processes
+            model: model, bridge: bridge, eventLoop: eventLoop, logger: tagged, processes: processes,
+            trustRootsFile: modelTrustRootsFile
         ) { [weak self] now in
             guard let self else { return }
             activity(self, now)
@@ -341,6 +344,7 @@ struct ModelSettings {
     var readyTimeout: Duration
     var stallTimeout: Duration
     var userAgent: String?
+    var trustRootsFile: String?
 }
 
 /// The JSON form of a session for `GET /v1/sessions` and `GET /v1/sessions/{id}`. Field names follow W3C

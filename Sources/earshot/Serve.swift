@@ -15,8 +15,11 @@ struct Serve: AsyncParsableCommand {
             session) or exec:COMMAND (a process per session on stdin/stdout). Docs/model-protocol.md.
             """)
 
-    @Option(help: "The model: echo, parrot, ws://HOST:PORT/PATH or exec:COMMAND.")
+    @Option(help: "The model: echo, parrot, builtin:echo, ws://HOST:PORT/PATH, wss://HOST:PORT/PATH or exec:COMMAND.")
     var model: String = "echo"
+
+    @Option(help: "PEM file of the certificates a wss:// model's certificate must chain to (default: the system's roots).")
+    var modelCaFile: String?
 
     @Option(help: ArgumentHelp(
         "A further model a WHIP offer may choose with ?model=NAME (repeatable).", valueName: "NAME=MODEL"))
@@ -59,6 +62,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("--model: \(error)")
         }
+        configuration.modelTrustRootsFile = modelCaFile
         for entry in namedModel {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
                 throw ValidationError("--named-model \(entry): expected NAME=MODEL, e.g. parrot=parrot")

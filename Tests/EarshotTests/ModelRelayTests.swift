@@ -126,6 +126,74 @@ struct ModelRelayTests {
     }
 }
 
+/// `wss://`: the reference model's server with a certificate made for the test (openssl), trusted through the
+/// relay's CA-file setting; without it, the same server is refused.
+@Suite("Relay with a wss:// model", .serialized, .timeLimit(.minutes(2)))
+struct SecureWebSocketModelTests {
+    static func makeCertificate() throws -> (directory: URL, certificate: String, key: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-wss-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=earshot-test-model", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", key, "-out", certificate,
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        for _ in 0..<1000 where openssl.isRunning { usleep(10_000) }
+        guard openssl.terminationStatus == 0 else { throw TestFailure("openssl req failed") }
+        return (directory, certificate, key)
+    }
+
+    @Test("echo over wss:// with the model's certificate trusted; refused when it is not")
+    func secureEcho() async throws {
+        let files = try Self.makeCertificate()
+        defer { try? FileManager.default.removeItem(at: files.directory) }
+        let server = try ModelTransportTests.startWebSocketModel(
+            arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
+        defer { ModelTransportTests.stop(server.0) }
+        let url = "wss://127.0.0.1:\(server.1)/echo"
+        try await withRelay(configure: { configuration in
+            configuration.model = try! ModelChoice(parsing: url)
+            configuration.modelTrustRootsFile = files.certificate
+            configuration.namedModels["untrusted"] = try! ModelChoice(parsing: url)
+        }) { endpoints, engine in
+            let whip = "http://\(endpoints.http)/v1/whip"
+            let client = try await ClientSession.start(
+                configuration: .init(url: whip, packets: ClientFixtures.packets), dtlsContext: ClientFixtures.context)
+            #expect(await client.waitUntilConnected(timeout: .seconds(10)))
+            client.startMedia()
+            #expect(await client.waitUntilReceived(50, timeout: .seconds(15)))
+            let id = String(client.resource.split(separator: "/").last ?? "")
+            let bridge = try #require(await engine.sessionInfo(id: id)?.model.bridge)
+            #expect(bridge.state == .running && bridge.outputMessagesReceived >= 50, "\(bridge)")
+            await client.stop()
+        }
+        // The same server, the system's roots only: the handshake fails and the session ends saying so.
+        try await withRelay(configure: { $0.model = try! ModelChoice(parsing: url) }) { endpoints, engine in
+            let client = try await ClientSession.start(
+                configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: ClientFixtures.packets),
+                dtlsContext: ClientFixtures.context)
+            let id = String(client.resource.split(separator: "/").last ?? "")
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(10)
+            var info = await engine.sessionInfo(id: id)
+            while clock.now < deadline, info?.state != "closed" {
+                try await Task.sleep(for: .milliseconds(50))
+                info = await engine.sessionInfo(id: id)
+            }
+            #expect(info?.state == "closed")
+            #expect(info?.closeReason?.contains("could not connect") == true, "\(String(describing: info?.closeReason))")
+            await client.stop()
+        }
+    }
+}
+
 /// Every way a model can fail, each in its own session next to a healthy one on the same relay.
 @Suite("Relay with failing models", .serialized, .timeLimit(.minutes(3)))
 struct ModelFailureTests {

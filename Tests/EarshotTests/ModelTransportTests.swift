@@ -215,10 +215,10 @@ struct ModelTransportTests {
     }
 
     /// Starts the reference model's WebSocket server on a free loopback port and reads the port from its log.
-    static func startWebSocketModel(script: String = model) throws -> (Process, Int) {
+    static func startWebSocketModel(script: String = model, arguments: [String] = []) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, "--listen", "127.0.0.1:0"]
+        process.arguments = [script, "--listen", "127.0.0.1:0"] + arguments
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -229,9 +229,13 @@ struct ModelTransportTests {
             let data = errors.fileHandleForReading.availableData
             if data.isEmpty { break }
             log += String(decoding: data, as: UTF8.self)
-            if let range = log.range(of: #"ws://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
-                let text = log[range].dropFirst("ws://127.0.0.1:".count).dropLast()
-                if let port = Int(text) { return (process, port) }
+            // "listening on ws://127.0.0.1:PORT/" or "wss://…" (found by hand: Foundation's regular expressions
+            // have been seen to hang on the wss line).
+            if let marker = log.range(of: "://127.0.0.1:") {
+                let digits = log[marker.upperBound...].prefix { $0.isNumber }
+                if log[marker.upperBound...].dropFirst(digits.count).first == "/", let port = Int(digits) {
+                    return (process, port)
+                }
             }
         }
         process.terminate()

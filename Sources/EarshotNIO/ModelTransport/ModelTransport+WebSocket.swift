@@ -2,24 +2,33 @@ import Foundation
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 
 extension ModelTransport {
-    /// Where a `ws://` model lives.
+    /// Where a `ws://` or `wss://` model lives.
     public struct WebSocketAddress: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
         public var path: String
+        /// `wss://`: TLS, the server's certificate checked against the trusted roots and the host name.
+        public var tls: Bool
 
-        /// Parses `ws://HOST[:PORT][/PATH]` (IPv6 hosts in brackets). `wss://` is not supported (no TLS here yet).
+        /// Parses `ws://HOST[:PORT][/PATH]` or `wss://…` (IPv6 hosts in brackets; ports 80 and 443 by default).
         public init?(url: String) {
-            guard url.hasPrefix("ws://") else { return nil }
-            var rest = Substring(url.dropFirst(5))
+            if url.hasPrefix("ws://") {
+                tls = false
+            } else if url.hasPrefix("wss://") {
+                tls = true
+            } else {
+                return nil
+            }
+            var rest = Substring(url.dropFirst(tls ? 6 : 5))
             let pathStart = rest.firstIndex(of: "/") ?? rest.endIndex
             path = pathStart == rest.endIndex ? "/" : String(rest[pathStart...])
             rest = rest[..<pathStart]
             var hostPart = rest
-            var portValue = 80
+            var portValue = tls ? 443 : 80
             if rest.hasPrefix("[") {
                 guard let close = rest.firstIndex(of: "]") else { return nil }
                 hostPart = rest[rest.index(after: rest.startIndex)..<close]
@@ -41,20 +50,35 @@ extension ModelTransport {
         }
 
         public var description: String {
-            host.contains(":") ? "ws://[\(host)]:\(port)\(path)" : "ws://\(host):\(port)\(path)"
+            let scheme = tls ? "wss" : "ws"
+            return host.contains(":") ? "\(scheme)://[\(host)]:\(port)\(path)" : "\(scheme)://\(host):\(port)\(path)"
         }
     }
 
     /// Dials a WebSocket model. Events (messages, the end) arrive on `eventLoop` through `onEvent`, which is also
     /// told `.ended(.couldNotConnect)` when the connection, the handshake or `connectTimeout` fails; the transport
     /// is returned at once and can be sent to as soon as it connects (earlier sends are refused).
+    /// For `wss://`, the server's certificate must chain to `trustRootsFile` (PEM) when given, else to the
+    /// system's trusted roots, and name the URL's host (a DNS name or an IP address in its subjectAltName).
     public static func connect(
         to address: WebSocketAddress, eventLoop: any EventLoop, connectTimeout: Duration = .seconds(5),
-        onEvent: @escaping (ModelTransportEvent) -> Void
+        trustRootsFile: String? = nil, onEvent: @escaping (ModelTransportEvent) -> Void
     ) -> ModelTransport {
         eventLoop.preconditionInEventLoop()
         let transport = ModelTransport(eventLoop: eventLoop, onEvent: onEvent)
         let box = NIOLoopBound(transport, eventLoop: eventLoop)
+        var tlsContext: NIOSSLContext?
+        if address.tls {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            if let trustRootsFile { configuration.trustRoots = .file(trustRootsFile) }
+            do {
+                tlsContext = try NIOSSLContext(configuration: configuration)
+            } catch {
+                eventLoop.execute { box.value.failed(.couldNotConnect("\(address): TLS setup: \(error)")) }
+                return transport
+            }
+        }
         let upgraded = eventLoop.makePromise(of: Void.self)
         let timeout = TimeAmount.nanoseconds(connectTimeout.nanosecondsClampedForNIO)
         let deadline = eventLoop.scheduleTask(in: timeout) {
@@ -78,6 +102,13 @@ extension ModelTransport {
                         }
                     })
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        // SNI only for a name: an IP address is checked against the certificate's IP entries.
+                        let isAddress = (try? SocketAddress(ipAddress: address.host, port: 0)) != nil
+                        let handler = try NIOSSLClientHandler(
+                            context: tlsContext, serverHostname: isAddress ? nil : address.host)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
                         leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
