@@ -42,6 +42,7 @@ public final class ModelConnection {
             case .message(.binary(let bytes)): bridge.receiveBinary(bytes, now: now)
             case .invalidFrame(let error): bridge.receiveInvalid(error, now: now)
             case .ended(let reason): bridge.transportEnded(reason.description, now: now)
+            case .writable: break  // `activity` pumps
             }
             activity(now)
         }

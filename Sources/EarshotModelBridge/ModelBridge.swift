@@ -262,6 +262,9 @@ public final class ModelBridge {
     /// Whether a message waits for the model.
     public var hasOutbound: Bool { !outbound.isEmpty }
 
+    /// Messages waiting for the model (input audio and control).
+    public var outboundCount: Int { outbound.count }
+
     /// The next message for the model, left in the queue (a transport checks it has room before taking it).
     public var nextOutbound: ModelMessage? { outbound.first }
 

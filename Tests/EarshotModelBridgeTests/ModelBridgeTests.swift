@@ -329,3 +329,60 @@ struct ModelBridgeTests {
         #expect(audio.map(\.header.flags) == [[], [.gapBefore]])
     }
 }
+
+@Suite("ModelBridge under hostile models")
+struct ModelBridgeRobustnessTests {
+    /// A stdio stream of frames mixing valid messages with damaged ones.
+    static func stream(seed: UInt64) -> [UInt8] {
+        var rng = SplitMix(seed: seed)
+        var bytes: [UInt8] = [UInt8(truncatingIfNeeded: rng.next())]
+        let samples: [ModelMessage] = [
+            .control(.sessionReady(.init(outputAudioFormat: .init(encoding: "pcm16", sampleRate: 16000)))),
+            .control(.sessionReady(.init(outputAudioFormat: .init(encoding: "pcm16", sampleRate: 44100)))),
+            .control(.clear), .control(.mark(name: "m")), .control(.responseDone(responseID: 3)),
+            .control(.stop(reason: nil)), .control(.error(code: "x", message: nil)),
+            .audio(ModelAudioMessage(header: .output(sequence: 0, responseID: 3), samples: Array(repeating: 5, count: 1600))),
+            .audio(ModelAudioMessage(header: .output(sequence: 9, responseID: 4), samples: Array(repeating: 5, count: 16000))),
+            .control(.speechStarted(audioStartMs: 1)),
+        ]
+        for _ in 0..<(Int(rng.next() % 40) + 1) {
+            var frame = try! StdioFrameEncoder.encode(samples[Int(rng.next() % UInt64(samples.count))])
+            switch rng.next() % 6 {
+            case 0 where frame.count > 6:  // damage a byte of the body
+                frame[5 + Int(rng.next() % UInt64(frame.count - 5))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+            case 1:  // an empty or unknown-kind frame
+                frame = rng.next() % 2 == 0 ? [0, 0, 0, 0] : [0, 0, 0, 2, 9, 0]
+            default:
+                break
+            }
+            bytes += frame
+        }
+        if rng.next() % 8 == 0 { bytes += [0xFF, 0xFF, 0xFF, 0xFF, 1] }  // a length over the limit
+        return bytes
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("2000 seeded hostile streams: no crash, every queue within its bound, an end stays an end")
+    func hostileStreams() throws {
+        for seed in 0..<2000 as Range<UInt64> {
+            let bytes = Self.stream(seed: seed)
+            do {
+                try bytes.withUnsafeBytes { try ModelBridgeFuzzChecks.check($0) }
+            } catch {
+                Issue.record("seed \(seed): \(error)")
+                return
+            }
+        }
+    }
+}

@@ -7,7 +7,9 @@
 // (see Docs/fuzzing.md).
 import PackageDescription
 
-let targets = ["FuzzSTUN", "FuzzRTP", "FuzzRTCP", "FuzzSDP", "FuzzDemux", "FuzzOpusTOC", "FuzzModelProtocol"]
+let targets = [
+    "FuzzSTUN", "FuzzRTP", "FuzzRTCP", "FuzzSDP", "FuzzDemux", "FuzzOpusTOC", "FuzzModelProtocol", "FuzzModelBridge",
+]
 
 let package = Package(
     name: "EarshotFuzz",
@@ -21,7 +23,11 @@ let package = Package(
             name: $0,
             dependencies: [.product(name: "EarshotWire", package: "Earshot")]
                 // The model protocol's checks live in its own module (`ModelProtocolFuzzChecks`).
-                + ($0 == "FuzzModelProtocol" ? [.product(name: "EarshotModelProtocol", package: "Earshot")] : []),
+                + ($0 == "FuzzModelProtocol" ? [.product(name: "EarshotModelProtocol", package: "Earshot")] : [])
+                // A session's side of the protocol under a hostile model (`ModelBridgeFuzzChecks`).
+                + ($0 == "FuzzModelBridge"
+                    ? [.product(name: "EarshotModelBridge", package: "Earshot"),
+                       .product(name: "EarshotModelProtocol", package: "Earshot")] : []),
             path: "Sources/\($0)")
     },
     swiftLanguageModes: [.v6]

@@ -21,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-all_targets=(FuzzSTUN FuzzRTP FuzzRTCP FuzzSDP FuzzDemux FuzzOpusTOC FuzzModelProtocol)
+all_targets=(FuzzSTUN FuzzRTP FuzzRTCP FuzzSDP FuzzDemux FuzzOpusTOC FuzzModelProtocol FuzzModelBridge)
 seconds=60
 runs=""
 configuration=release

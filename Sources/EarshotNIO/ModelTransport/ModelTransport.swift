@@ -47,6 +47,9 @@ public enum ModelTransportEnd: Sendable, Hashable, CustomStringConvertible {
 /// What a transport reports, on its event loop.
 public enum ModelTransportEvent: Sendable {
     case message(ModelTransportMessage)
+    /// The transport can take messages: it just connected (or the process's pipes are open), or the model took
+    /// enough of what was pending after `hasRoom` said no.
+    case writable
     /// A stdio frame that could not be delivered: of length 0 or unknown kind (skipped, the stream goes on), the
     /// stream ending inside a frame, or a length over the limit (`frame_too_large`: nothing more is read).
     case invalidFrame(ModelProtocolError)
@@ -82,8 +85,12 @@ public final class ModelTransport {
     public private(set) var statistics = Statistics()
     public private(set) var end: ModelTransportEnd?
 
-    var channel: (any Channel)?
+    var channel: (any Channel)? {
+        didSet { if channel != nil, oldValue == nil, end == nil { onEvent(.writable) } }
+    }
     private var lastWrite: EventLoopFuture<Void>?
+    /// `hasRoom` said no since the last `.writable`.
+    private var refused = false
     private let onEvent: (ModelTransportEvent) -> Void
     var process: Process?
     private var processStatus: Int32?
@@ -97,7 +104,9 @@ public final class ModelTransport {
     /// Whether a message of `size` bytes would be sent now: the transport is open and the model has taken enough
     /// of what was written (a message always fits when nothing is pending).
     public func hasRoom(for size: Int) -> Bool {
-        end == nil && channel != nil && (pendingBytes == 0 || pendingBytes + size <= pendingLimit)
+        let room = end == nil && channel != nil && (pendingBytes == 0 || pendingBytes + size <= pendingLimit)
+        if !room { refused = true }
+        return room
     }
 
     /// Whether the transport is up (connected or started) and not ended.
@@ -118,7 +127,13 @@ public final class ModelTransport {
         statistics.bytesSent += message.count
         let size = message.count
         let promise = eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenComplete { [self] _ in pendingBytes -= size }
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            pendingBytes -= size
+            if refused, pendingBytes <= pendingLimit / 2, end == nil {
+                refused = false
+                onEvent(.writable)
+            }
+        }
         channel.writeAndFlush(message, promise: promise)
         lastWrite = promise.futureResult
         return true
