@@ -147,7 +147,7 @@ let package = Package(
             name: "EarshotTests",
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
-                "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge",
+                "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,6 +1,7 @@
 import Earshot
 import EarshotClient
 import EarshotModelBridge
+import EarshotReferenceModels
 import EarshotOpus
 import EarshotWire
 import Foundation
@@ -29,25 +30,30 @@ struct ModelRelayTests {
     static let faultModel = PackagePaths.root.appendingPathComponent("Tests/Models/fault_model.py").path
     static let earshot = PackagePaths.root.appendingPathComponent(".build/debug/earshot").path
 
-    enum Parrot: String, CaseIterable, CustomStringConvertible {
+    /// Where a reference model runs: built into the relay, the Python file over stdio or WebSocket, `earshot model`
+    /// over stdio.
+    enum Variant: String, CaseIterable, CustomStringConvertible {
         case builtIn, pythonStdio, pythonWebSocket, swiftStdio
         var description: String { rawValue }
+
+        /// The model choice for reference model `name`, and the WebSocket server started for it (stop it after).
+        func model(_ name: ReferenceModelName) throws -> (ModelChoice, Process?) {
+            switch self {
+            case .builtIn: return (.builtIn(name), nil)
+            case .pythonStdio: return (.exec("/usr/bin/python3 \(ModelRelayTests.pythonModel) --stdio --model \(name)"), nil)
+            case .swiftStdio: return (.exec("\(ModelRelayTests.earshot) model \(name)"), nil)
+            case .pythonWebSocket:
+                let (process, port) = try ModelTransportTests.startWebSocketModel()
+                return (try ModelChoice(parsing: "ws://127.0.0.1:\(port)/\(name)"), process)
+            }
+        }
     }
 
     @Test("parrot: turn-taking, barge-in (clear, mark_cancelled, played truncated), whole playback, stop",
-          arguments: Parrot.allCases)
-    func parrot(_ variant: Parrot) async throws {
-        var server: (Process, Int)?
-        defer { if let process = server?.0 { ModelTransportTests.stop(process) } }
-        let model: ModelChoice
-        switch variant {
-        case .builtIn: model = .builtIn(.parrot)
-        case .pythonStdio: model = .exec("/usr/bin/python3 \(Self.pythonModel) --stdio --model parrot")
-        case .swiftStdio: model = .exec("\(Self.earshot) model parrot")
-        case .pythonWebSocket:
-            server = try ModelTransportTests.startWebSocketModel()
-            model = try ModelChoice(parsing: "ws://127.0.0.1:\(server!.1)/parrot")
-        }
+          arguments: Variant.allCases)
+    func parrot(_ variant: Variant) async throws {
+        let (model, server) = try variant.model(.parrot)
+        defer { if let server { ModelTransportTests.stop(server) } }
         try await withRelay(configure: { $0.model = model }) { endpoints, engine in
             let client = try await ClientSession.start(
                 configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: TalkFixtures.turns),
@@ -82,25 +88,11 @@ struct ModelRelayTests {
         }
     }
 
-    enum EchoTransport: String, CaseIterable, CustomStringConvertible {
-        case pythonStdio, pythonWebSocket, swiftStdio, builtInProtocolEcho
-        var description: String { rawValue }
-    }
-
     @Test("echo over each transport: every frame goes to the model and comes back to the client",
-          arguments: EchoTransport.allCases)
-    func echo(_ transport: EchoTransport) async throws {
-        var server: (Process, Int)?
-        defer { if let process = server?.0 { ModelTransportTests.stop(process) } }
-        let model: ModelChoice
-        switch transport {
-        case .pythonStdio: model = .exec("/usr/bin/python3 \(Self.pythonModel) --stdio --model echo")
-        case .swiftStdio: model = .exec("\(Self.earshot) model echo")
-        case .builtInProtocolEcho: model = .builtIn(.echo)
-        case .pythonWebSocket:
-            server = try ModelTransportTests.startWebSocketModel()
-            model = try ModelChoice(parsing: "ws://127.0.0.1:\(server!.1)/echo")
-        }
+          arguments: Variant.allCases)
+    func echo(_ variant: Variant) async throws {
+        let (model, server) = try variant.model(.echo)
+        defer { if let server { ModelTransportTests.stop(server) } }
         try await withRelay(configure: { $0.model = model; $0.audio.modelFormat = .init(sampleRate: .hz16000) }) {
             endpoints, engine in
             let client = try await ClientSession.start(
@@ -117,7 +109,7 @@ struct ModelRelayTests {
             // Everything sent to the model came back, but for what is in flight.
             #expect(bridge.inputFramesSent - bridge.outputMessagesReceived <= 10, "\(bridge)")
             #expect(bridge.errorsSent == 0 && bridge.sequenceGaps == 0)
-            if transport != .builtInProtocolEcho {
+            if variant != .builtIn {
                 let carried = try #require(info.model.transport)
                 #expect(carried.messagesDropped == 0 && carried.messagesReceived >= 100)
             }
