@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "EarshotModelProtocol", targets: ["EarshotModelProtocol"]),
         .library(name: "EarshotModelBridge", targets: ["EarshotModelBridge"]),
         .library(name: "EarshotReferenceModels", targets: ["EarshotReferenceModels"]),
+        .library(name: "EarshotLatency", targets: ["EarshotLatency"]),
         .library(name: "Earshot", targets: ["Earshot"]),
     ],
     dependencies: [
@@ -70,6 +71,9 @@ let package = Package(
 
         // The built-in models (echo, parrot) as protocol speakers, sans-IO.
         .target(name: "EarshotReferenceModels", dependencies: ["EarshotModelProtocol"], swiftSettings: strict),
+
+        // Latency instruments, sans-IO: the audio marker and its matched-filter detector, round-trip pairing.
+        .target(name: "EarshotLatency", dependencies: ["EarshotWire"], swiftSettings: strict),
 
         // Replays of the audio pipeline over modelled networks on virtual time (the jitter buffer report).
         .target(
@@ -138,6 +142,9 @@ let package = Package(
                 "EarshotModelBridge", "EarshotReferenceModels", "EarshotModelProtocol", "EarshotAudio", "EarshotOpus",
                 "EarshotWire",
             ]),
+        .testTarget(
+            name: "EarshotLatencyTests",
+            dependencies: ["EarshotLatency", "EarshotAudio", "EarshotOpus", "EarshotImpairment", "EarshotWire"]),
         .testTarget(
             name: "EarshotAudioTests",
             dependencies: ["EarshotAudio", "EarshotImpairment", "EarshotSimulation", "EarshotOpus", "EarshotWire"]),

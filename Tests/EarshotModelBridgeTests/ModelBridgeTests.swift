@@ -3,6 +3,7 @@ import EarshotModelBridge
 import EarshotModelProtocol
 import EarshotOpus
 import EarshotWire
+import Foundation
 import Testing
 
 /// A bridge on virtual time, 16 kHz input in 20 ms frames, output offered at every PCM16 rate.
@@ -371,6 +372,28 @@ struct ModelBridgeRobustnessTests {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
+    }
+
+    @Test("the fuzz target's seeds and kept crashers (Tests/Fuzz/*/FuzzModelBridge) pass the same checks")
+    func fuzzInputsReplay() throws {
+        let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz")
+        var replayed = 0
+        for folder in ["Corpus", "Crashers"] {
+            let directory = fuzz.appendingPathComponent(folder).appendingPathComponent("FuzzModelBridge")
+            guard FileManager.default.fileExists(atPath: directory.path) else { continue }
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            where !name.hasPrefix(".") && !name.hasPrefix("README") {
+                let bytes = Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+                do {
+                    try bytes.withUnsafeBytes { try ModelBridgeFuzzChecks.check($0) }
+                } catch {
+                    Issue.record("\(folder)/FuzzModelBridge/\(name): \(error)")
+                }
+                replayed += 1
+            }
+        }
+        #expect(replayed >= 4)
     }
 
     @Test("2000 seeded hostile streams: no crash, every queue within its bound, an end stays an end")

@@ -18,6 +18,8 @@ struct FuzzCrasherReplayTests {
         case "FuzzOpusTOC": try WireFuzzChecks.opus(bytes)
         // Not a wire format: EarshotModelProtocolTests replays its inputs (ModelProtocolFuzzReplayTests).
         case "FuzzModelProtocol": break
+        // A session's side of the model protocol: EarshotModelBridgeTests replays these (ModelBridgeRobustnessTests).
+        case "FuzzModelBridge": break
         default: return false
         }
         return true
