@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "EarshotClient",
             dependencies: [
-                "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus",
+                "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotAudio", "EarshotLatency",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,6 +124,7 @@ let package = Package(
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
                 "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels", "EarshotModelBridge", "EarshotNIO",
+                "EarshotLatency", "EarshotCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

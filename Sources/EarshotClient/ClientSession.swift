@@ -66,6 +66,10 @@ public final class ClientSession: @unchecked Sendable {
     private var rtpTimestamp: UInt32 = 0
     private var closeReason: String?
     private var connectedWaiters: [CheckedContinuation<Bool, Never>] = []
+    /// Called on the loop for every packet sent (its index in the cycle of packets and when) and every audio
+    /// packet received: what `earshot call` measures with. Set with `observe(sent:received:)`.
+    private var sentObserver: ((Int, Instant) -> Void)?
+    private var receivedObserver: ((PeerConnection.ReceivedAudio) -> Void)?
     private var receiveWaiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
 
     private init(
@@ -196,6 +200,18 @@ public final class ClientSession: @unchecked Sendable {
         receiveWaiters = remaining
     }
 
+    /// Installs observers, called on the session's loop: `sent` with the index (in `configuration.packets`) and
+    /// time of each packet sent, `received` with each audio packet received.
+    public func observe(
+        sent: @escaping @Sendable (Int, Instant) -> Void,
+        received: @escaping @Sendable (PeerConnection.ReceivedAudio) -> Void
+    ) async {
+        try? await eventLoop.submit { [self] in
+            sentObserver = sent
+            receivedObserver = received
+        }.get()
+    }
+
     /// Starts sending one packet every frame duration.
     public func startMedia() {
         eventLoop.execute { [self] in
@@ -245,6 +261,7 @@ public final class ClientSession: @unchecked Sendable {
         lastSent[index] = now
         if configuration.recordTimeline, sendTimes.count < configuration.maximumRecorded { sendTimes.append(now) }
         peer.sendAudio(payload: configuration.packets[index], timestamp: rtpTimestamp, now: now)
+        sentObserver?(index, now)
         rtpTimestamp &+= UInt32(configuration.frameDuration.nanosecondsClamped * 48 / 1_000_000)
         sent += 1
         drive(now: now)
@@ -269,6 +286,7 @@ public final class ClientSession: @unchecked Sendable {
             switch event {
             case .audio(let audio):
                 received += 1
+                receivedObserver?(audio)
                 if configuration.recordTimeline, arrivals.count < configuration.maximumRecorded {
                     arrivals.append(audio.arrival)
                 }

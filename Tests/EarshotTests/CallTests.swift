@@ -1,0 +1,42 @@
+import Earshot
+import EarshotClient
+import EarshotCore
+import EarshotLatency
+import EarshotNIO
+import Foundation
+import NIOCore
+import Testing
+
+/// `earshot call`'s measuring parts against the relay over loopback: the script's markers go out, come back through
+/// the echo (both codec paths) and are found in the returned audio.
+@Suite("Call: audio markers through the relay", .serialized, .timeLimit(.minutes(2)))
+struct CallTests {
+    @Test("markers sent through the echo are found again and give a round trip per marker", arguments: CodecPath.allCases)
+    func markersThroughTheEcho(codecPath: CodecPath) async throws {
+        try await withRelay(configure: { $0.audio.codecPath = codecPath }) { endpoints, engine in
+            let script = try CallScript(pcm: CallScript.tone(seconds: 6))
+            #expect(script.markerOffsets.count == 6)
+            let client = try await ClientSession.start(
+                configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: script.packets),
+                dtlsContext: ClientFixtures.context)
+            let receiver = try await client.eventLoop.submit {
+                try NIOLoopBound(CallReceiver(script: script), eventLoop: client.eventLoop)
+            }.get()
+            await client.observe(
+                sent: { index, now in receiver.value.sent(packet: index, at: now) },
+                received: { audio in receiver.value.received(audio) })
+            #expect(await client.waitUntilConnected(timeout: .seconds(10)))
+            client.startMedia()
+            #expect(await client.waitUntilReceived(300, timeout: .seconds(20)))
+            try await Task.sleep(for: .milliseconds(500))
+            let (roundTrips, sent) = try await client.eventLoop.submit {
+                (receiver.value.roundTrips.roundTrips, receiver.value.roundTrips.sentCount)
+            }.get()
+            await client.stop()
+            #expect(sent >= 6)
+            #expect(roundTrips.count >= sent - 2, "\(roundTrips.count) of \(sent) markers found")
+            // The floor: 20 ms of packetization and the encoder's lookahead (6.5 ms) are in every round trip.
+            #expect(roundTrips.allSatisfy { $0 > .milliseconds(26) && $0 < .milliseconds(900) }, "\(roundTrips)")
+        }
+    }
+}
