@@ -18,6 +18,17 @@ public enum StdioFrameKind: UInt8, Hashable, Sendable {
     case audio = 0x02
 }
 
+/// One stdio frame, not parsed: its kind and body.
+public struct StdioFrame: Hashable, Sendable {
+    public var kind: StdioFrameKind
+    public var body: [UInt8]
+
+    public init(kind: StdioFrameKind, body: [UInt8]) {
+        self.kind = kind
+        self.body = body
+    }
+}
+
 /// Writes messages as stdio frames.
 public enum StdioFrameEncoder {
     /// One frame: length, kind, body. Throws `frameTooLarge` (with the frame length) for a body over
@@ -93,16 +104,16 @@ public struct StdioFrameDecoder: Sendable {
 
     /// The next complete message, `nil` if more bytes are needed.
     public mutating func next() throws(ModelProtocolError) -> ModelMessage? {
-        guard let (kind, body) = try nextFrame() else { return nil }
-        switch kind {
-        case .control: return .control(try ModelControlMessage(json: body))
-        case .audio: return .audio(try ModelAudioMessage(parsing: body))
+        guard let frame = try nextFrame() else { return nil }
+        switch frame.kind {
+        case .control: return .control(try ModelControlMessage(json: frame.body))
+        case .audio: return .audio(try ModelAudioMessage(parsing: frame.body))
         }
     }
 
     /// The next complete frame's kind and body, not parsed, `nil` if more bytes are needed: for a transport that
     /// hands bodies on and lets the session parse them. Framing errors are thrown as by ``next()``.
-    public mutating func nextFrame() throws(ModelProtocolError) -> (kind: StdioFrameKind, body: [UInt8])? {
+    public mutating func nextFrame() throws(ModelProtocolError) -> StdioFrame? {
         if let failure { throw failure }
         defer { compact() }
         if skipping > 0 {
@@ -139,7 +150,7 @@ public struct StdioFrameDecoder: Sendable {
         guard bufferedByteCount >= 4 + length else { return nil }
         let body = Array(buffer[(start + 5)..<(start + 4 + length)])
         start += 4 + length
-        return (kind, body)
+        return StdioFrame(kind: kind, body: body)
     }
 
     private mutating func compact() {

@@ -289,16 +289,24 @@ struct ModelFailureTests {
         #expect(Self.processes(matching: "fault_model.py --stdio") == 0)
     }
 
-    /// Processes whose command line contains `text` (from /proc).
+    /// Processes whose command line contains `text` (from /proc, read with open/read).
     static func processes(matching text: String) -> Int {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { entry in
-            guard Int(entry) != nil,
-                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
-            else { return false }
-            let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return line.contains(text) && !line.contains("/bin/sh -c")
-        }.count
+        guard let directory = opendir("/proc") else { return 0 }
+        defer { closedir(directory) }
+        var count = 0
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int(name) != nil else { continue }
+            let fd = open("/proc/\(name)/cmdline", O_RDONLY)
+            guard fd >= 0 else { continue }
+            let length = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard length > 0 else { continue }
+            let line = String(decoding: buffer[..<length].map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            if line.contains(text), !line.contains("/bin/sh -c") { count += 1 }
+        }
+        return count
     }
 }
 

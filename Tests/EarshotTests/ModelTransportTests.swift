@@ -34,7 +34,11 @@ struct ModelTransportTests {
         var all: [ModelTransportEvent] { lock.withLock { events } }
 
         var messages: [ModelTransportMessage] {
-            all.compactMap { if case .message(let m) = $0 { m } else { nil } }
+            var messages: [ModelTransportMessage] = []
+            for event in all {
+                if case .message(let message) = event { messages.append(message) }
+            }
+            return messages
         }
         var end: ModelTransportEnd? {
             all.lazy.compactMap { if case .ended(let e) = $0 { e } else { nil } }.first

@@ -42,15 +42,18 @@ public enum ModelBridgeFuzzChecks {
         let outboundBound = configuration.inputQueueFrames + configuration.controlQueueLimit + 2
         while true {
             var delivered = false
-            do throws(ModelProtocolError) {
-                if let (kind, body) = try decoder.nextFrame() {
+            do {
+                if let frame = try decoder.nextFrame() {
                     delivered = true
-                    kind == .control ? bridge.receiveText(body, now: now) : bridge.receiveBinary(body, now: now)
+                    if frame.kind == .control {
+                        bridge.receiveText(frame.body, now: now)
+                    } else {
+                        bridge.receiveBinary(frame.body, now: now)
+                    }
                 }
             } catch {
-                delivered = true
+                delivered = !error.isFatal
                 bridge.receiveInvalid(error, now: now)
-                if error.isFatal { delivered = false }
             }
             now += .milliseconds(7)
             while nextInput <= now {

@@ -90,13 +90,16 @@ private final class StdioMessageHandler: ChannelDuplexHandler {
         let buffer = unwrapInboundIn(data)
         decoder.append(buffer.readableBytesView)
         while true {
-            do throws(ModelProtocolError) {
-                guard let (kind, body) = try decoder.nextFrame() else { return }
-                transport.value.received(kind == .control ? .text(body) : .binary(body))
+            let frame: StdioFrame?
+            do {
+                frame = try decoder.nextFrame()
             } catch {
                 transport.value.invalidFrame(error)
                 if error.isFatal { return }
+                continue
             }
+            guard let frame else { return }
+            transport.value.received(frame.kind == .control ? .text(frame.body) : .binary(frame.body))
         }
     }
 
