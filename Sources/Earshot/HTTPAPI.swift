@@ -69,7 +69,16 @@ enum HTTPAPI {
         }
 
         router.on(RouterPath("\(whipPath)/:id"), method: .options) { _, _ in
-            Response(status: .noContent, headers: [.allow: "OPTIONS, DELETE"])
+            Response(status: .noContent, headers: [.allow: "OPTIONS, GET, DELETE"])
+        }
+
+        // The WHIP resource reads as its session: live, or ended with its close reason (a model that failed says
+        // so here too), for as long as ended sessions are kept.
+        router.get(RouterPath("\(whipPath)/:id")) { request, context -> Response in
+            if let failure = authorize(request, token: token) { return failure }
+            let id = try context.parameters.require("id")
+            guard let info = await engine.sessionInfo(id: id) else { return problem(.notFound, "no session \(id)") }
+            return json(info)
         }
 
         router.delete(RouterPath("\(whipPath)/:id")) { request, context -> Response in
@@ -86,7 +95,7 @@ enum HTTPAPI {
         router.patch(RouterPath("\(whipPath)/:id")) { _, _ -> Response in
             problem(
                 .methodNotAllowed, "trickle ICE and ICE restart are not supported; send a complete offer",
-                headers: [.allow: "OPTIONS, DELETE"])
+                headers: [.allow: "OPTIONS, GET, DELETE"])
         }
 
         router.get("/v1/sessions") { _, _ -> Response in

@@ -260,6 +260,9 @@ struct ModelFailureTests {
                 let info = try #require(await engine.sessionInfo(id: id), "\(fault.name)")
                 if fault.ends {
                     #expect(info.state == "closed", "\(fault.name): \(info.state)")
+                    // The WHIP resource tells the same.
+                    let resource = try await HTTPClient.request("GET", client.resource)
+                    #expect(resource.status == 200 && resource.body.contains("model ended"), "\(fault.name): \(resource.status)")
                     #expect(info.closeReason?.hasPrefix("model ended") == true, "\(fault.name): \(String(describing: info.closeReason))")
                     #expect(info.closeReason?.contains(fault.reason) == true, "\(fault.name): \(String(describing: info.closeReason))")
                 } else {
