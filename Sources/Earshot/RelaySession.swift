@@ -299,6 +299,7 @@ final class RelaySession {
         case .connected: state = "connected"
         case .closed: state = "closed"
         }
+        let bridgeStatistics = bridge?.statistics
         return SessionInfo(
             id: id,
             state: state,
@@ -328,9 +329,10 @@ final class RelaySession {
             roundTripTime: peer.roundTripTime.map { $0.seconds },
             drops: .init(stats.drops, ice: peer.liteAgent?.statistics),
             model: .init(name: model.description, codecPath: audio.codecPath.rawValue, packetsEchoed: echoedPackets,
-                         framesToModel: framesToModel, framesFromModel: bridge?.statistics.outputMessagesReceived ?? framesFromModel,
-                         framesDropped: bridge?.statistics.inputFramesDroppedQueueFull ?? echoFramesDropped,
-                         bridge: bridge?.statistics, transport: connection?.transportStatistics),
+                         framesToModel: framesToModel,
+                         framesFromModel: bridgeStatistics?.outputMessagesReceived ?? framesFromModel,
+                         framesDropped: bridgeStatistics?.inputFramesDroppedQueueFull ?? echoFramesDropped,
+                         bridge: bridgeStatistics, transport: connection?.transportStatistics),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
             downlink: (pacer ?? bridge?.pacer)?.statistics,
             voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) }

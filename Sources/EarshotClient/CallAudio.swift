@@ -86,7 +86,9 @@ public final class CallReceiver {
             position += frame.samples.count
             if let arrival = frame.arrival, frame.source == .decoded {
                 frames.append((start, arrival))
-                if frames.count > 200 { frames.removeFirst(frames.count - 200) }
+                // A detection is dated within a second of its frame: keep the last 50 to 100 frames, trimmed in
+                // batches so the per-frame cost stays O(1).
+                if frames.count > 100 { frames.removeFirst(50) }
             }
             if recorded.count < maximumRecorded {
                 recorded += frame.samples.prefix(maximumRecorded - recorded.count)

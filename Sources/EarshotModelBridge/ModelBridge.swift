@@ -135,7 +135,7 @@ public final class ModelBridge {
     public var uplinkStatistics: (() -> [String: JSONValue])?
 
     private var counters = Statistics()
-    private var outbound = MessageQueue()
+    private var outbound = FIFOQueue<ModelMessage>()
     private var queuedInputFrames = 0
     private var queuedControlMessages = 0
     /// When the relay last took a message, or when the queue last became non-empty.
@@ -591,10 +591,10 @@ public final class ModelBridge {
         counters.controlMessagesSent += 1
     }
 
-    private func sendError(_ code: ModelErrorCode, _ message: String, now: Instant) {
+    private func sendError(_ code: ModelErrorCode, _ message: String, now: Instant, force: Bool = false) {
         counters.errorsSent += 1
         counters.lastErrorSent = code.rawValue
-        enqueueControl(.error(code: code, message: message), now: now)
+        enqueueControl(.error(code: code, message: message), now: now, force: force)
     }
 
     /// A fatal protocol error: `error`, `stop` (`protocol_error`), the end.
@@ -612,11 +612,7 @@ public final class ModelBridge {
         outbound.removeAll()
         queuedInputFrames = 0
         queuedControlMessages = 0
-        if let (code, message) = error {
-            counters.errorsSent += 1
-            counters.lastErrorSent = code.rawValue
-            enqueueControl(.error(code: code, message: message), now: now, force: true)
-        }
+        if let (code, message) = error { sendError(code, message, now: now, force: true) }
         if let stopReason { enqueueControl(.stop(reason: stopReason), now: now, force: true) }
     }
 }
@@ -628,36 +624,4 @@ extension ModelErrorCode {
     /// A message that is valid but not at this point of the session (a second `session.ready`, `clear` before
     /// `session.ready`). Not fatal.
     public static let unexpectedMessage: ModelErrorCode = "unexpected_message"
-}
-
-/// A FIFO of messages with amortised O(1) removal from the front.
-struct MessageQueue {
-    private var storage: [ModelMessage] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == storage.count }
-    var count: Int { storage.count - head }
-
-    mutating func append(_ message: ModelMessage) { storage.append(message) }
-
-    var first: ModelMessage? { head < storage.count ? storage[head] : nil }
-
-    mutating func popFirst() -> ModelMessage? {
-        guard head < storage.count else { return nil }
-        let message = storage[head]
-        head += 1
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 64, head * 2 >= storage.count {
-            storage.removeSubrange(0..<head)
-            head = 0
-        }
-        return message
-    }
-
-    mutating func removeAll() {
-        storage.removeAll()
-        head = 0
-    }
 }

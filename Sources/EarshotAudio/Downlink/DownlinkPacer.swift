@@ -93,9 +93,9 @@ public final class DownlinkPacer {
 
     private var samples: PacerSampleRing
     /// The responses whose samples are in `samples`, in order; only the last may be open (not ended).
-    private var segments = PacerQueue<Segment>()
-    private var marks = PacerQueue<PendingMark>()
-    private var events = PacerQueue<PacerEvent>()
+    private var segments = FIFOQueue<Segment>()
+    private var marks = FIFOQueue<PendingMark>()
+    private var events = FIFOQueue<PacerEvent>()
 
     /// Stream positions count every accepted model sample: `headPosition` is that of the oldest queued sample,
     /// `headPosition + samples.count` the position after the newest. Marks are positions.
