@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "EarshotModelBridge", targets: ["EarshotModelBridge"]),
         .library(name: "EarshotReferenceModels", targets: ["EarshotReferenceModels"]),
         .library(name: "EarshotLatency", targets: ["EarshotLatency"]),
+        .library(name: "EarshotBench", targets: ["EarshotBench"]),
         .library(name: "Earshot", targets: ["Earshot"]),
     ],
     dependencies: [
@@ -32,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Wire formats: pure Swift, no C, no clocks, no sockets.
@@ -72,8 +76,16 @@ let package = Package(
         // The built-in models (echo, parrot) as protocol speakers, sans-IO.
         .target(name: "EarshotReferenceModels", dependencies: ["EarshotModelProtocol"], swiftSettings: strict),
 
-        // Latency instruments, sans-IO: the audio marker and its matched-filter detector, round-trip pairing.
-        .target(name: "EarshotLatency", dependencies: ["EarshotWire"], swiftSettings: strict),
+        // Latency instruments, sans-IO: the audio marker and its matched-filter detector, round-trip pairing,
+        // and HdrHistogram-based latency histograms (the relay's per-hop figures) with mergeable summaries.
+        .target(
+            name: "EarshotLatency",
+            dependencies: ["EarshotWire", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: strict),
+
+        // The benchmark's results: their model, the impairment specification, the self-contained HTML report.
+        // Sans-IO: what `earshot bench` measured goes in, JSON and HTML come out.
+        .target(name: "EarshotBench", dependencies: ["EarshotLatency", "EarshotWire"], swiftSettings: strict),
 
         // Replays of the audio pipeline over modelled networks on virtual time (the jitter buffer report).
         .target(
@@ -99,9 +111,11 @@ let package = Package(
             name: "Earshot",
             dependencies: [
                 "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotAudio",
-                "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels",
+                "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels", "EarshotLatency",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -113,6 +127,7 @@ let package = Package(
             name: "EarshotClient",
             dependencies: [
                 "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotAudio", "EarshotLatency",
+                "EarshotImpairment",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,7 +139,7 @@ let package = Package(
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
                 "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels", "EarshotModelBridge", "EarshotNIO",
-                "EarshotLatency", "EarshotCore",
+                "EarshotLatency", "EarshotCore", "EarshotBench", "EarshotImpairment",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -143,6 +158,7 @@ let package = Package(
                 "EarshotModelBridge", "EarshotReferenceModels", "EarshotModelProtocol", "EarshotAudio", "EarshotOpus",
                 "EarshotWire",
             ]),
+        .testTarget(name: "EarshotBenchTests", dependencies: ["EarshotBench", "EarshotLatency", "EarshotWire"]),
         .testTarget(
             name: "EarshotLatencyTests",
             dependencies: ["EarshotLatency", "EarshotAudio", "EarshotOpus", "EarshotImpairment", "EarshotWire"]),
