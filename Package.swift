@@ -171,7 +171,7 @@ let package = Package(
             name: "EarshotTests",
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
-                "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels",
+                "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels", "EarshotAudio", "EarshotLatency",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

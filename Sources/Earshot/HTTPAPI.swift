@@ -3,8 +3,8 @@ public import Hummingbird
 import HTTPTypes
 import NIOCore
 
-/// The relay's HTTP surface: WHIP (RFC 9725) at `/v1/whip`, the session API at `/v1/sessions`, and the demo page
-/// at `/`.
+/// The relay's HTTP surface: WHIP (RFC 9725) at `/v1/whip`, the session API at `/v1/sessions`, Prometheus metrics
+/// at `/metrics`, and the demo page at `/`.
 enum HTTPAPI {
     static let whipPath = "/v1/whip"
     /// Offers larger than this are refused with 413 (a real audio offer is 2–8 kB).
@@ -106,6 +106,15 @@ enum HTTPAPI {
             let id = try context.parameters.require("id")
             guard let info = await engine.sessionInfo(id: id) else { return problem(.notFound, "no session \(id)") }
             return json(info)
+        }
+
+        // Prometheus text exposition format (version 0.0.4): hop histograms, sessions, packets, drops by reason,
+        // jitter-buffer totals, the process's CPU and memory.
+        router.get("/metrics") { _, _ -> Response in
+            await engine.publishMetrics()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: engine.metrics.exposition())))
         }
 
         router.get("/") { _, _ -> Response in

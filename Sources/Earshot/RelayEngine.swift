@@ -30,6 +30,14 @@ public final class RelayEngine: @unchecked Sendable {
     private var rng = SystemRandomNumberGenerator()
     private let wallClockOffset: Duration
     public private(set) var counters = Counters()
+    /// The relay's metrics (`GET /metrics`).
+    public let metrics: RelayMetrics
+    private let counterPublisher: CounterPublisher
+    private let processGauges: ProcessGauges
+    /// What ended sessions counted, for the cumulative counters.
+    private var endedTotals = RelayTotals()
+    /// Sessions with datagrams queued since the socket's last flush (their `egress` hops close at the flush).
+    private var awaitingFlush: [RelaySession] = []
     /// The exec: model processes this relay started; ended with the relay.
     public let modelProcesses = ModelProcesses()
     private var accepting = true
@@ -42,8 +50,14 @@ public final class RelayEngine: @unchecked Sendable {
         public var offersRejected = 0
     }
 
-    init(configuration: RelayConfiguration, eventLoop: any EventLoop, dtlsContext: DTLSContext, logger: Logger) {
+    init(
+        configuration: RelayConfiguration, eventLoop: any EventLoop, dtlsContext: DTLSContext, logger: Logger,
+        metrics: RelayMetrics = RelayMetrics()
+    ) {
         self.configuration = configuration
+        self.metrics = metrics
+        self.counterPublisher = CounterPublisher(factory: metrics.factory)
+        self.processGauges = ProcessGauges(factory: metrics.factory)
         self.eventLoop = eventLoop
         self.dtlsContext = dtlsContext
         self.logger = logger
@@ -118,7 +132,7 @@ public final class RelayEngine: @unchecked Sendable {
         try? await eventLoop.submit {
             self.accepting = false
             for id in Array(self.sessions.keys) { _ = self.endSession(id: id, reason: reason) }
-            self.socket?.flush()
+            self.flushSocket()
             self.timer?.cancel()
         }.get()
     }
@@ -188,7 +202,7 @@ public final class RelayEngine: @unchecked Sendable {
                     voiceActivity: configuration.voiceActivity, readyTimeout: configuration.modelReadyTimeout,
                     stallTimeout: configuration.modelStallTimeout, userAgent: userAgent,
                     trustRootsFile: configuration.modelTrustRootsFile),
-                logger: logger)
+                metrics: metrics, logger: logger)
         } catch {
             throw .internalError("audio pipeline: \(error)")
         }
@@ -262,6 +276,10 @@ public final class RelayEngine: @unchecked Sendable {
         if let socket {
             peer.drainTransmits { bytes, destination in socket.send(bytes, to: destination) }
         }
+        if session.hasPendingEgress, !session.awaitingFlush {
+            session.awaitingFlush = true
+            awaitingFlush.append(session)
+        }
         if peer.isClosed {
             remove(session, now: now)
         } else {
@@ -286,7 +304,7 @@ public final class RelayEngine: @unchecked Sendable {
         guard sessions[session.id] === session else { return }
         session.runAudio(now: now)
         process(session, now: now)
-        socket?.flush()
+        flushSocket()
         armTimer()
     }
 
@@ -297,6 +315,7 @@ public final class RelayEngine: @unchecked Sendable {
         for address in session.routedAddresses where byAddress[address] == session.id { byAddress[address] = nil }
         deadlines.set(session.id, deadline: nil)
         counters.sessionsEnded += 1
+        endedTotals += session.totals()
         let info = session.info(now: now)
         ended.append(info)
         if ended.count > configuration.endedSessionsKept { ended.removeFirst(ended.count - configuration.endedSessionsKept) }
@@ -324,8 +343,37 @@ public final class RelayEngine: @unchecked Sendable {
             session.handleTimeout(now: now)
             process(session, now: now)
         }
-        socket?.flush()
+        flushSocket()
         armTimer()
+    }
+
+    /// Writes every queued datagram, then closes the `egress` hops of what was written.
+    private func flushSocket() {
+        socket?.flush()
+        guard !awaitingFlush.isEmpty else { return }
+        let written = Instant.now()
+        for session in awaitingFlush { session.socketWritten(at: written) }
+        awaitingFlush.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Metrics
+
+    /// Brings the metrics up to date: the sessions gauge, the cumulative counters (ended sessions plus live
+    /// ones, published as increments) and the process figures. Called by `GET /metrics` before it emits.
+    public func publishMetrics() async {
+        try? await eventLoop.submit {
+            var totals = self.endedTotals
+            for session in self.sessions.values { totals += session.totals() }
+            totals.integers["earshot_sessions_created_total"] = self.counters.sessionsCreated
+            totals.integers["earshot_sessions_ended_total"] = self.counters.sessionsEnded
+            totals.integers["earshot_offers_rejected_total"] = self.counters.offersRejected
+            totals.integers["earshot_drops_total{reason=\"unrouted\"}"] = self.counters.datagramsUnrouted
+            let process = ProcessFigures.read()
+            if let process { totals.seconds["process_cpu_seconds_total"] = process.cpuSeconds }
+            self.counterPublisher.publish(totals)
+            self.metrics.sessions.record(self.sessions.count)
+            if let process { self.processGauges.record(process) }
+        }.get()
     }
 }
 
@@ -340,7 +388,7 @@ extension RelayEngine: UDPDatagramReceiver {
     }
 
     public func receiveBatchComplete(now: Instant) {
-        socket?.flush()
+        flushSocket()
         armTimer()
     }
 }

@@ -1,6 +1,7 @@
 public import EarshotAudio
 public import EarshotCore
 public import EarshotCrypto
+public import EarshotLatency
 public import EarshotModelBridge
 import EarshotModelProtocol
 public import EarshotNIO
@@ -60,10 +61,20 @@ final class RelaySession {
     let model: ModelChoice
     let logger: Logger
 
+    /// The per-hop latency histograms (Docs/latency.md).
+    private var hops: SessionHops
+    /// Datagrams handed to the socket since its last flush: when each frame was ready and, for the passthrough
+    /// echo, when its packet was read. `socketWritten(at:)` closes their `egress` and `transit` hops.
+    private var pendingEgress: [(ready: Instant, arrival: Instant?)] = []
+    /// The engine listed this session for the next flush.
+    var awaitingFlush = false
+    /// Frames out of the buffer in this step, waiting for the model hand-over (`toModel`).
+    private var framesOut: [Instant] = []
+
     init(
         id: String, number: UInt32, peer: PeerConnection, negotiated: NegotiatedAudio, createdAt: Instant,
         userAgentCandidates: Int, audio: AudioConfiguration, model: ModelChoice, modelSettings: ModelSettings,
-        logger: Logger
+        metrics: RelayMetrics?, logger: Logger
     ) throws {
         self.id = id
         self.number = number
@@ -74,6 +85,7 @@ final class RelaySession {
         self.audio = audio
         self.model = model
         self.logger = logger
+        self.hops = SessionHops(metrics: metrics)
         var vad = modelSettings.voiceActivity
         vad.format = audio.modelFormat
         switch audio.codecPath {
@@ -104,6 +116,7 @@ final class RelaySession {
         }
         peer.audioHandler = { [unowned self] packet in self.receive(packet) }
         bridge?.uplinkStatistics = { [unowned self] in self.uplinkStatistics() }
+        bridge?.turnaroundObserver = { [unowned self] turnaround in self.hops.record(.modelTurnaround, turnaround) }
     }
 
     /// Starts the model's side: the built-in model, or the transport (dial or start the process). `activity` is
@@ -129,6 +142,7 @@ final class RelaySession {
     func detach(now: Instant) {
         peer.audioHandler = nil
         bridge?.uplinkStatistics = nil
+        bridge?.turnaroundObserver = nil
         if let bridge, bridge.state != .ended {
             bridge.stop(reason: stopReason, now: now)
         }
@@ -159,6 +173,7 @@ final class RelaySession {
     }
 
     private func receive(_ packet: borrowing PeerConnection.AudioPacketView) {
+        hops.record(.ingress, Instant.now() - packet.arrival)
         if let reorderBuffer {
             reorderBuffer.insert(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp,
                                  payload: packet.payload, arrival: packet.arrival)
@@ -186,7 +201,7 @@ final class RelaySession {
             return
         }
         guard let jitterBuffer, let pacer else { return }
-        while let frame = jitterBuffer.poll(now: now) {
+        while let frame = pollJitterBuffer(jitterBuffer, now: now) {
             framesToModel += 1
             analyseVoice(frame)
             voiceEvents.removeAll(keepingCapacity: true)
@@ -201,13 +216,64 @@ final class RelaySession {
             _ = frame.samples.withUnsafeBufferPointer { pacer.enqueue($0, response: nil, now: now) }
             framesFromModel += 1
         }
-        while let frame = pacer.poll(now: now) {
-            if peer.sendAudio(payload: frame.payload, timestamp: frame.rtpTimestamp, marker: frame.marker, now: now) {
-                echoedPackets += 1
-            }
+        handedToModel()
+        while let frame = pollPaced(now: now, pacer.poll(now:)) {
+            send(frame, now: now)
         }
         // The echo does not use marks or truncation reports; the queue is drained so it never fills.
         while pacer.pollEvent() != nil {}
+    }
+
+    // MARK: - Hop timing
+
+    /// One frame out of the jitter buffer, timing its work (`decode`) and its wait (`jitterBuffer`).
+    private func pollJitterBuffer(_ jitterBuffer: JitterBuffer, now: Instant) -> UplinkFrame? {
+        let before = Instant.now()
+        guard let frame = jitterBuffer.poll(now: now) else { return nil }
+        let out = Instant.now()
+        hops.record(.decode, out - before)
+        if let arrival = frame.arrival { hops.record(.jitterBuffer, before - arrival) }
+        framesOut.append(out)
+        return frame
+    }
+
+    /// The frames out of the buffer in this step have been handed to the model (`toModel`).
+    private func handedToModel() {
+        guard !framesOut.isEmpty else { return }
+        let handed = Instant.now()
+        for out in framesOut { hops.record(.toModel, handed - out) }
+        framesOut.removeAll(keepingCapacity: true)
+    }
+
+    /// One frame from a pacer, timing its work (`encode`) and how long its audio waited (`pacer`).
+    private func pollPaced(now: Instant, _ poll: (Instant) -> PacedFrame?) -> (frame: PacedFrame, ready: Instant)? {
+        let before = Instant.now()
+        guard let frame = poll(now) else { return nil }
+        let ready = Instant.now()
+        hops.record(.encode, ready - before)
+        if let enqueued = frame.enqueued { hops.record(.pacer, frame.due - enqueued) }
+        return (frame, ready)
+    }
+
+    private func send(_ paced: (frame: PacedFrame, ready: Instant), now: Instant) {
+        let frame = paced.frame
+        if peer.sendAudio(payload: frame.payload, timestamp: frame.rtpTimestamp, marker: frame.marker, now: now) {
+            echoedPackets += 1
+            pendingEgress.append((paced.ready, nil))
+        }
+    }
+
+    /// Datagrams queued since the last flush are waiting to be written.
+    var hasPendingEgress: Bool { !pendingEgress.isEmpty }
+
+    /// The socket wrote what was queued: closes the `egress` (and passthrough `transit`) hops.
+    func socketWritten(at written: Instant) {
+        for entry in pendingEgress {
+            hops.record(.egress, written - entry.ready)
+            if let arrival = entry.arrival { hops.record(.transit, written - arrival) }
+        }
+        pendingEgress.removeAll(keepingCapacity: true)
+        awaitingFlush = false
     }
 
     private func analyseVoice(_ frame: UplinkFrame) {
@@ -224,7 +290,7 @@ final class RelaySession {
     /// the bridge and the model, the model's paced audio to the client; a model that ended hangs up the call.
     private func runModel(_ bridge: ModelBridge, now: Instant) {
         if let jitterBuffer {
-            while let frame = jitterBuffer.poll(now: now) {
+            while let frame = pollJitterBuffer(jitterBuffer, now: now) {
                 framesToModel += 1
                 analyseVoice(frame)
                 bridge.pushInput(frame, now: now)
@@ -233,15 +299,17 @@ final class RelaySession {
             }
         } else if let reorderBuffer {
             while let packet = reorderBuffer.poll(now: now) {
+                let out = Instant.now()
+                hops.record(.jitterBuffer, out - packet.arrival)
+                framesOut.append(out)
                 framesToModel += 1
                 bridge.pushInput(packet, now: now)
             }
         }
         connection?.pump(now: now)
-        while let frame = bridge.pollFrame(now: now) {
-            if peer.sendAudio(payload: frame.payload, timestamp: frame.rtpTimestamp, marker: frame.marker, now: now) {
-                echoedPackets += 1
-            }
+        handedToModel()
+        while let frame = pollPaced(now: now, bridge.pollFrame(now:)) {
+            send(frame, now: now)
         }
         // Marks and played reports the frames just sent produced.
         connection?.pump(now: now)
@@ -283,11 +351,46 @@ final class RelaySession {
     func echo(_ audio: borrowing PeerConnection.AudioPacketView) {
         let origin = echoOrigin ?? audio.timestamp
         echoOrigin = origin
+        let ready = Instant.now()
         if peer.sendAudio(
             payload: audio.payload, timestamp: audio.timestamp &- origin, marker: audio.marker, now: audio.arrival)
         {
             echoedPackets += 1
+            pendingEgress.append((ready, audio.arrival))
         }
+    }
+
+    /// The session's cumulative counts for the relay's Prometheus counters (`RelayEngine.publishMetrics`).
+    func totals() -> RelayTotals {
+        let stats = peer.statistics
+        var totals = RelayTotals()
+        totals.integers = [
+            "earshot_rtp_packets_total{direction=\"in\"}": stats.rtpPacketsReceived,
+            "earshot_rtp_packets_total{direction=\"out\"}": stats.rtpPacketsSent,
+            "earshot_rtcp_packets_total{direction=\"in\"}": stats.rtcpPacketsReceived,
+            "earshot_rtcp_packets_total{direction=\"out\"}": stats.rtcpPacketsSent,
+            "earshot_datagrams_total{direction=\"in\"}": stats.datagramsReceived,
+            "earshot_datagrams_total{direction=\"out\"}": stats.datagramsSent,
+            "earshot_bytes_total{direction=\"in\"}": stats.bytesReceived,
+            "earshot_bytes_total{direction=\"out\"}": stats.bytesSent,
+            "earshot_packets_lost_total": Int(peer.receiveStatistics.packetsLost),
+            "earshot_drops_total{reason=\"model_input_queue_full\"}":
+                bridge?.statistics.inputFramesDroppedQueueFull ?? 0,
+            "earshot_drops_total{reason=\"echo_backlog\"}": echoFramesDropped,
+        ]
+        for (reason, count) in SessionInfo.Drops(stats.drops, ice: peer.liteAgent?.statistics).byReason {
+            totals.integers["earshot_drops_total{reason=\"\(reason)\"}"] = count
+        }
+        if let jitter = jitterBuffer?.statistics {
+            totals.integers["earshot_jitter_buffer_emitted_count_total"] = jitter.jitterBufferEmittedCount
+            totals.integers["earshot_jitter_buffer_concealed_samples_total"] = jitter.concealedSamples
+            totals.integers["earshot_jitter_buffer_total_samples_received_total"] = jitter.totalSamplesReceived
+            totals.integers["earshot_jitter_buffer_packets_late_total"] = jitter.packetsLate
+            totals.integers["earshot_jitter_buffer_fec_packets_recovered_total"] = jitter.fecPacketsRecovered
+            totals.seconds["earshot_jitter_buffer_delay_seconds_total"] = jitter.jitterBufferDelay
+            totals.seconds["earshot_jitter_buffer_target_delay_seconds_total"] = jitter.jitterBufferTargetDelay
+        }
+        return totals
     }
 
     func info(now: Instant) -> SessionInfo {
@@ -335,7 +438,8 @@ final class RelaySession {
                          bridge: bridgeStatistics, transport: connection?.transportStatistics),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
             downlink: (pacer ?? bridge?.pacer)?.statistics,
-            voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) }
+            voiceActivity: voiceActivity.map { .init($0, recent: recentVoiceEvents) },
+            latency: .init(hops: hops.summaries)
         )
     }
 }
@@ -375,6 +479,22 @@ public struct SessionInfo: Codable, Sendable, Hashable {
     public var downlink: DownlinkStatistics?
     /// The server VAD on the uplink (transcoding path only).
     public var voiceActivity: VoiceActivity?
+    /// The relay's per-hop latency for this session (Docs/latency.md).
+    public var latency: Latency?
+
+    /// Per-hop latency histograms: every hop that saw a value, in path order.
+    public struct Latency: Codable, Sendable, Hashable {
+        public var hops: [HopLatency]
+    }
+
+    public struct HopLatency: Codable, Sendable, Hashable {
+        /// A `RelayHop` name: ingress, jitterBuffer, decode, toModel, modelTurnaround, pacer, encode, egress, transit.
+        public var name: String
+        public var span: String
+        /// Relay processing (counted in relay-added latency) rather than buffering by design or the model.
+        public var relayProcessing: Bool
+        public var latency: LatencySummary
+    }
 
     /// What the server VAD has heard: talkspurts, speech time, the noise floor, and the latest events (media time of
     /// the client's stream, in ms, as the model protocol's speech_started / speech_stopped carry them).
@@ -458,6 +578,17 @@ public struct SessionInfo: Codable, Sendable, Hashable {
         public var sendFailures: Int
         public var iceBadIntegrity: Int
         public var iceWrongUsername: Int
+
+        /// Each reason's count under a Prometheus label value (snake case).
+        var byReason: [(String, Int)] {
+            [("unknown_protocol", unknownProtocol), ("stun_rejected", stunRejected),
+             ("unverified_source", unverifiedSource), ("before_keys", beforeKeys),
+             ("srtp_authentication", srtpAuthentication), ("srtp_replay", srtpReplay), ("srtp_other", srtpOther),
+             ("rtp_malformed", rtpMalformed), ("rtcp_malformed", rtcpMalformed),
+             ("unknown_payload_type", unknownPayloadType), ("transmit_queue_full", transmitQueueFull),
+             ("send_failure", sendFailures), ("ice_bad_integrity", iceBadIntegrity),
+             ("ice_wrong_username", iceWrongUsername)]
+        }
 
         init(_ drops: PeerStatistics.Drops, ice: ICELiteAgent.Statistics?) {
             unknownProtocol = drops.unknownProtocol

@@ -159,6 +159,8 @@ public final class ModelBridge {
     public private(set) var turnarounds: [Duration] = []
     private var turnaroundNext = 0
     public static let turnaroundSamplesKept = 4096
+    /// Called with each turnaround as it is measured (the relay's `modelTurnaround` hop).
+    public var turnaroundObserver: ((Duration) -> Void)?
 
     /// Starts the session: `session.start` is the first message out.
     public init(configuration: Configuration, now: Instant) {
@@ -471,6 +473,7 @@ public final class ModelBridge {
     }
 
     private func recordTurnaround(_ duration: Duration) {
+        turnaroundObserver?(duration)
         if turnarounds.count < Self.turnaroundSamplesKept {
             turnarounds.append(duration)
         } else {

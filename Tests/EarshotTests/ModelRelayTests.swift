@@ -109,6 +109,11 @@ struct ModelRelayTests {
             // Everything sent to the model came back, but for what is in flight.
             #expect(bridge.inputFramesSent - bridge.outputMessagesReceived <= 10, "\(bridge)")
             #expect(bridge.errorsSent == 0 && bridge.sequenceGaps == 0)
+            // The relay times the model's turnaround per frame: the same count and median as the bridge's own.
+            let turnaround = try #require(info.latency?.hops.first { $0.name == "modelTurnaround" }?.latency)
+            #expect(turnaround.count >= bridge.turnaroundSamples)
+            #expect(info.latency?.hops.map(\.name)
+                == ["ingress", "jitterBuffer", "decode", "toModel", "modelTurnaround", "pacer", "encode", "egress"])
             if variant != .builtIn {
                 let carried = try #require(info.model.transport)
                 #expect(carried.messagesDropped == 0 && carried.messagesReceived >= 100)

@@ -1,5 +1,6 @@
 import Earshot
 import EarshotClient
+import EarshotAudio
 import EarshotCrypto
 import EarshotOpus
 import EarshotSimulation
@@ -111,6 +112,37 @@ struct RelayIntegrationTests {
                 #expect(voice.recentEvents.first?.type == "speech_started")
                 #expect(voice.recentEvents.first.map { $0.audioMs > 0 && $0.audioMs < 3000 } == true)
             }
+            // The relay's per-hop histograms: every audio packet was timed on the way in, every frame sent on the
+            // way out (all but those still queued for the socket at this instant).
+            let hops = Dictionary(uniqueKeysWithValues: (info.latency?.hops ?? []).map { ($0.name, $0.latency) })
+            switch codecPath {
+            case .passthrough:
+                #expect(info.latency?.hops.map(\.name) == ["ingress", "egress", "transit"])
+                // The transit of a packet includes its ingress.
+                let transitP50: Double = hops["transit"]?.p50Ms ?? 0
+                let ingressP50: Double = hops["ingress"]?.p50Ms ?? .infinity
+                #expect(transitP50 >= ingressP50)
+            case .transcode:
+                #expect(info.latency?.hops.map(\.name)
+                    == ["ingress", "jitterBuffer", "decode", "toModel", "pacer", "encode", "egress"])
+                #expect(hops["decode"]?.count == uplink(info)?.framesEmitted)
+                // The echo's audio waits in the pacer at most the start delay plus the echo's backlog bound and a
+                // frame of grid alignment.
+                let pacerMax: Double = hops["pacer"]?.maxMs ?? .infinity
+                #expect(pacerMax <= 81)
+            }
+            #expect(hops["ingress"]?.count == info.inbound.packetsReceived)
+            let egress = hops["egress"]?.count ?? 0
+            let sentCount = info.outbound.packetsSent
+            #expect(egress >= sentCount - 5)
+            #expect(egress <= sentCount)
+            for (name, hop) in hops {
+                let p50: Double = hop.p50Ms ?? -1
+                let max: Double = hop.maxMs ?? 1e9
+                #expect(hop.count > 0, "\(name)")
+                #expect(p50 >= 0, "\(name)")
+                #expect(max < 1000, "\(name)")
+            }
             #expect(info.state == "connected")
             #expect(info.srtpCipher == "SRTP_AEAD_AES_128_GCM")
             #expect(info.inbound.packetsReceived >= 100)
@@ -119,8 +151,30 @@ struct RelayIntegrationTests {
             let ended = try #require(await engine.sessionInfo(id: id))
             #expect(ended.state == "closed")
             #expect(await engine.liveSessionCount() == 0)
+
+            // GET /metrics agrees with the session's own figures (this relay's registry saw only this session).
+            let metrics = try await HTTPClient.request("GET", "http://\(endpoints.http)/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let samples = PrometheusText(metrics.body)
+            for hop in ended.latency?.hops ?? [] {
+                #expect(samples["earshot_hop_duration_seconds_count{hop=\"\(hop.name)\"}"] == Double(hop.latency.count))
+            }
+            #expect(samples["earshot_rtp_packets_total{direction=\"in\"}"] == Double(ended.inbound.packetsReceived))
+            #expect(samples["earshot_rtp_packets_total{direction=\"out\"}"] == Double(ended.outbound.packetsSent))
+            #expect(samples["earshot_sessions"] == 0)
+            #expect(samples["earshot_sessions_created_total"] == 1)
+            #expect(samples["earshot_sessions_ended_total"] == 1)
+            #expect(samples["earshot_drops_total{reason=\"srtp_replay\"}"] == 0)
+            #expect((samples["process_resident_memory_bytes"] ?? 0) > 1_000_000)
+            #expect((samples["process_cpu_seconds_total"] ?? 0) > 0)
+            // Histogram buckets are cumulative and end with +Inf equal to the count.
+            let ingressInf = samples["earshot_hop_duration_seconds_bucket{hop=\"ingress\",le=\"+Inf\"}"]
+            #expect(ingressInf == samples["earshot_hop_duration_seconds_count{hop=\"ingress\"}"])
         }
     }
+
+    private func uplink(_ info: SessionInfo) -> JitterBufferStatistics? { info.jitterBuffer?.statistics }
 
     @Test("WHIP errors are clear: bad content type, malformed SDP, unusable offer, unknown session, PATCH, token, capacity")
     func whipErrors() async throws {
@@ -187,4 +241,20 @@ func fixture(_ path: String) -> URL {
         if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
     }
     return URL(fileURLWithPath: "/nonexistent/\(path)")
+}
+
+/// Samples of a Prometheus text exposition, by series (`name{labels}` exactly as written).
+struct PrometheusText {
+    private var values: [String: Double] = [:]
+
+    init(_ text: String) {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
+            values[String(line[..<space])] = value
+        }
+    }
+
+    subscript(series: String) -> Double? { values[series] }
 }

@@ -100,6 +100,11 @@ public final class DownlinkPacer {
     /// Stream positions count every accepted model sample: `headPosition` is that of the oldest queued sample,
     /// `headPosition + samples.count` the position after the newest. Marks are positions.
     private var headPosition = 0
+    /// When queued audio was enqueued: the stream position of each enqueue call's first sample and its instant,
+    /// oldest first, so a frame can say how long its audio waited (`PacedFrame.enqueued`). Bounded: beyond
+    /// `enqueueTimesKept` entries a call's audio is dated by the previous entry (it looks older, never younger).
+    private var enqueueTimes = FIFOQueue<(position: Int, at: Instant)>()
+    static let enqueueTimesKept = 1024
 
     /// The running talkspurt's schedule; nil while idle.
     private var grid: Grid?
@@ -171,6 +176,9 @@ public final class DownlinkPacer {
         }
         let accepted = min(pcm.count, samples.freeSpace)
         counters.samplesDroppedQueueFull += pcm.count - accepted
+        if accepted > 0, enqueueTimes.count < Self.enqueueTimesKept {
+            enqueueTimes.append((headPosition + samples.count, now))
+        }
         samples.append(UnsafeBufferPointer(rebasing: pcm[..<accepted]))
         segments[segments.count - 1].queued += accepted
         segments[segments.count - 1].accepted += accepted
@@ -254,6 +262,7 @@ public final class DownlinkPacer {
         segments.removeAll()
         headPosition += samples.count
         samples.removeAll()
+        enqueueTimes.removeAll()
 
         let fadeDue = fadeSamples > 0 ? grid.map { due(of: $0.nextIndex, in: $0) } : nil
         var framesAfterClear = 0
@@ -370,6 +379,9 @@ public final class DownlinkPacer {
 
     private func sendQueuedFrame(samples count: Int, due: Instant, grid: Grid, isLate: Bool) -> PacedFrame? {
         let start = headPosition
+        // The entry covering the frame's first sample: the last one at or before `start`.
+        while enqueueTimes.count > 1, enqueueTimes[1].position <= start { _ = enqueueTimes.popFirst() }
+        let enqueued = enqueueTimes.first.flatMap { $0.position <= start ? $0.at : nil }
         samples.copyPrefix(count, into: frameBuffer)
         if count < samplesPerFrame {
             UnsafeMutableBufferPointer(rebasing: frameBuffer[count...]).update(repeating: 0)
@@ -394,9 +406,11 @@ public final class DownlinkPacer {
                     name: mark.name, at: due + sampleDuration(offset),
                     rtpTimestamp: rtpTimestamp &+ rtpTicks(samples: offset)))
         }
-        let frame = encodeFrame(
+        var frame = encodeFrame(
             frameBuffer, due: due, grid: grid, response: segments[0].response, samples: count, kind: .audio,
             completedMarks: completed, isLate: isLate)
+        frame?.enqueued = enqueued
+        if samples.count == 0 { enqueueTimes.removeAll() }
         lastFrame = SentFrame(due: due, rtpTimestamp: rtpTimestamp, startPosition: start, samples: count)
         encoderHoldsAudio = samplesPerFrame - count < flushMargin
         if encoderHoldsAudio, segments[0].ended, segments[0].queued == 0 {

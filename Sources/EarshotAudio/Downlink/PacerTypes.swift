@@ -56,6 +56,9 @@ public struct PacedFrame: Hashable, Sendable {
     public var isLate: Bool
     /// A discontinuous-transmission frame (DTX on, silence): at most 2 bytes, no audio; the sender may skip it.
     public var isDTX: Bool
+    /// When the frame's first model sample was enqueued (`.audio` frames only): `due − enqueued` is how long the
+    /// audio waited in the pacer (the start delay, and any backlog).
+    public var enqueued: Instant? = nil
 }
 
 /// What `clear` cut: per response, the exact split of its accepted samples, and the cancelled marks.
