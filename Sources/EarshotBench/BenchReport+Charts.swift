@@ -14,7 +14,7 @@ extension BenchReport {
     // MARK: RTT distribution
 
     /// Bins in the RTT histogram: equal widths on the log axis between the lowest and highest round trip.
-    static let histogramBins = 40
+    static let histogramBins = 60
 
     /// The marker round trips as a histogram on a log axis (they span from a millisecond on loopback to hundreds
     /// over a bad network), with the p50 and p99 marked by vertical lines labelled above the plot.
@@ -82,13 +82,18 @@ extension BenchReport {
         let seconds = allSeries.flatMap { $0.values.map(\.seconds) }.filter(\.isFinite)
         let x = Axis.fromZero(
             to: seconds.max() ?? 0, intervals: 6, pixels: (plot.left, plot.right), title: "time since start (s)")
-        let leftAxis = Axis.fromZero(
-            to: left.maximum ?? 0, intervals: 4, integerSteps: left.integerSteps, pixels: (plot.bottom, plot.top),
-            title: left.title)
-        let rightAxis = right.map {
-            Axis.fromZero(
-                to: $0.maximum ?? 0, intervals: leftAxis.ticks.count - 1, exactly: true, integerSteps: $0.integerSteps,
-                pixels: (plot.bottom, plot.top), title: $0.title)
+        let leftAxis: Axis, rightAxis: Axis?
+        if let right {
+            let axes = Axis.alignedFromZero(
+                left: (left.maximum ?? 0, left.integerSteps, left.title),
+                right: (right.maximum ?? 0, right.integerSteps, right.title), pixels: (plot.bottom, plot.top))
+            leftAxis = axes.left
+            rightAxis = axes.right
+        } else {
+            leftAxis = Axis.fromZero(
+                to: left.maximum ?? 0, intervals: 4, integerSteps: left.integerSteps, pixels: (plot.bottom, plot.top),
+                title: left.title)
+            rightAxis = nil
         }
         svg.grid(x: x, y: leftAxis, plot: plot)
         var groups = [(left.series, leftAxis)]

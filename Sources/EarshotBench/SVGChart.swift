@@ -44,25 +44,68 @@ struct Axis {
     /// The 1-2-5 step (…, 0.5, 1, 2, 5, 10, …) nearest at or above `rough`.
     static func niceStep(atLeast rough: Double) -> Double {
         guard rough.isFinite, rough > 0 else { return 1 }
-        let magnitude = pow(10, (log10(rough)).rounded(.down))
+        let magnitude = pow(10, log10(rough).rounded(.down))
         for mantissa in [1.0, 2, 5] where mantissa * magnitude >= rough * (1 - 1e-9) {
             return mantissa * magnitude
         }
         return 10 * magnitude
     }
 
-    /// A linear axis from 0 up to at least `maximum`, in about `intervals` steps of 1-2-5 (`exactly`: in exactly
-    /// `intervals` steps, to line a right axis up with the left one's grid). `integerSteps` keeps steps ≥ 1 for
-    /// counts. A `maximum` of 0 or less (all values zero, or none) gives an axis from 0 to one step.
+    /// The 1-2-5 step nearest to `rough` by ratio (1.5 → 2, 3.5 → 5, 3 → 2).
+    static func niceStep(near rough: Double) -> Double {
+        guard rough.isFinite, rough > 0 else { return 1 }
+        let magnitude = pow(10, log10(rough).rounded(.down))
+        let candidates = [1.0, 2, 5, 10].map { $0 * magnitude }
+        return candidates.min { abs(log($0 / rough)) < abs(log($1 / rough)) } ?? magnitude
+    }
+
+    /// A linear axis from 0 up to at least `maximum` in 1-2-5 steps, about `intervals` of them. `integerSteps`
+    /// keeps steps ≥ 1, for counts. A `maximum` of 0 or less (all values zero, or none) gives an axis of one step.
     static func fromZero(
-        to maximum: Double, intervals: Int, exactly: Bool = false, integerSteps: Bool = false,
-        pixels: (start: Double, end: Double), title: String
+        to maximum: Double, intervals: Int, integerSteps: Bool = false, pixels: (start: Double, end: Double),
+        title: String
     ) -> Axis {
-        let intervals = max(intervals, 1)
-        let top = maximum.isFinite && maximum > 0 ? maximum : 1
-        var step = niceStep(atLeast: top / Double(intervals))
+        let top = positive(maximum)
+        var step = niceStep(near: top / Double(max(intervals, 1)))
         if integerSteps { step = max(step, 1) }
-        let steps = exactly ? intervals : max(Int((top / step - 1e-9).rounded(.up)), 1)
+        return fromZero(step: step, steps: Int((top / step - 1e-9).rounded(.up)), pixels: pixels, title: title)
+    }
+
+    /// Two linear axes from 0, for the left and right of one plot, with the same number of 1-2-5 steps so that
+    /// both sets of ticks sit on the same grid lines: of 3 to 6 steps, the number that wastes least room above
+    /// the two maxima.
+    static func alignedFromZero(
+        left: (maximum: Double, integerSteps: Bool, title: String),
+        right: (maximum: Double, integerSteps: Bool, title: String), pixels: (start: Double, end: Double)
+    ) -> (left: Axis, right: Axis) {
+        func step(_ maximum: Double, _ integerSteps: Bool, _ steps: Int) -> Double {
+            let step = niceStep(atLeast: positive(maximum) / Double(steps))
+            return integerSteps ? max(step, 1) : step
+        }
+        var best = (steps: 4, waste: Double.infinity)
+        for steps in (3...6).reversed() {
+            let leftTop = Double(steps) * step(left.maximum, left.integerSteps, steps)
+            let rightTop = Double(steps) * step(right.maximum, right.integerSteps, steps)
+            let waste = leftTop / positive(left.maximum) * rightTop / positive(right.maximum)
+            if waste < best.waste { best = (steps, waste) }
+        }
+        return (
+            fromZero(
+                step: step(left.maximum, left.integerSteps, best.steps), steps: best.steps, pixels: pixels,
+                title: left.title),
+            fromZero(
+                step: step(right.maximum, right.integerSteps, best.steps), steps: best.steps, pixels: pixels,
+                title: right.title)
+        )
+    }
+
+    /// `value` when positive and finite, otherwise 1: the top of an axis over nothing, or over zeros.
+    private static func positive(_ value: Double) -> Double {
+        value.isFinite && value > 0 ? value : 1
+    }
+
+    private static func fromZero(step: Double, steps: Int, pixels: (start: Double, end: Double), title: String) -> Axis {
+        let steps = max(steps, 1)
         let decimals = ReportFormat.decimals(forStep: step)
         let ticks = (0...steps).map { index in
             let value = Double(index) * step
@@ -83,7 +126,7 @@ struct Axis {
         var domain = (low: floorToOneDigit(low), high: ceilToOneDigit(high))
         var ticks: [Tick] = []
         if high / low < 3 {
-            let step = niceStep(atLeast: (high - low) / 5)
+            let step = niceStep(near: (high - low) / 5)
             let first = (low / step + 1e-9).rounded(.down), last = (high / step - 1e-9).rounded(.up)
             if first > 0 {
                 domain = (first * step, last * step)

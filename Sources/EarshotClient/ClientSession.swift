@@ -1,5 +1,6 @@
 public import EarshotCore
 public import EarshotCrypto
+public import EarshotImpairment
 public import EarshotNIO
 public import EarshotWire
 public import NIOCore
@@ -22,6 +23,10 @@ public final class ClientSession: @unchecked Sendable {
         public var maximumRecorded = 200_000
         /// Keep when each packet was sent and when each packet arrived (up to `maximumRecorded` each).
         public var recordTimeline = false
+        /// A modelled network between this client and the relay, applied in-process to every datagram each way
+        /// once the session is connected (so setup is not what is measured); seeded per `impairmentSession`.
+        public var impairment: ImpairmentSpec?
+        public var impairmentSession = 0
 
         public init(url: String, token: String? = nil, packets: [[UInt8]]) {
             self.url = url
@@ -44,6 +49,11 @@ public final class ClientSession: @unchecked Sendable {
         /// With `recordTimeline`: when packet n was sent, and the arrival of each packet received, in order.
         public var sendTimes: [Instant] = []
         public var arrivals: [Instant] = []
+        /// Datagrams the impairment lost or duplicated, both directions together.
+        public var impairedLost = 0
+        public var impairedDuplicated = 0
+        /// RFC 3550 interarrival jitter of the received stream, in seconds.
+        public var jitter: Double = 0
     }
 
     public let configuration: Configuration
@@ -52,7 +62,12 @@ public final class ClientSession: @unchecked Sendable {
     private let socket: UDPSocket
     private let peer: PeerConnection
     private var timer: LoopTimer?
-    private var pacer: RepeatedTask?
+    private var linkTimer: LoopTimer?
+    /// The media clock: packet n is sent at `mediaStart + n × frameDuration` (absolute deadlines, so the send
+    /// rate does not drift with scheduling delays, as a capture device's clock does not).
+    private var mediaStart: NIODeadline?
+    private var mediaTicks: Int64 = 0
+    private var mediaTask: Scheduled<Void>?
     private let createdAt: Instant
     private var connectedAt: Instant?
     private var sent = 0
@@ -71,6 +86,8 @@ public final class ClientSession: @unchecked Sendable {
     private var sentObserver: ((Int, Instant) -> Void)?
     private var receivedObserver: ((PeerConnection.ReceivedAudio) -> Void)?
     private var receiveWaiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+    /// The impaired network, each way (nil: datagrams go straight to the socket and the peer).
+    private var links: ImpairedLinks?
 
     private init(
         configuration: Configuration, resource: String, socket: UDPSocket, peer: PeerConnection, now: Instant
@@ -81,6 +98,9 @@ public final class ClientSession: @unchecked Sendable {
         self.eventLoop = socket.eventLoop
         self.peer = peer
         self.createdAt = now
+        if let spec = configuration.impairment, !spec.isClean {
+            links = ImpairedLinks(spec: spec, session: configuration.impairmentSession)
+        }
         for (index, packet) in configuration.packets.enumerated() where payloadIndex[packet] == nil {
             payloadIndex[packet] = index
         }
@@ -89,9 +109,14 @@ public final class ClientSession: @unchecked Sendable {
 
     /// Offers, gets the answer, and starts ICE and DTLS. Returns once the WHIP exchange is done; call
     /// `waitUntilConnected` to wait for media.
+    /// Exchanges an SDP offer for an answer some other way than WHIP (an in-process peer): the answer and a
+    /// resource name for the session.
+    public typealias Signaling = @Sendable (_ offer: String) async throws -> (answer: String, resource: String)
+
     public static func start(
         configuration: Configuration, dtlsContext: DTLSContext,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, seed: UInt64 = .random(in: 0...UInt64.max)
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, seed: UInt64 = .random(in: 0...UInt64.max),
+        signaling: Signaling? = nil
     ) async throws -> ClientSession {
         precondition(!configuration.packets.isEmpty, "the session needs packets to send")
         let box = ReceiverBox()
@@ -102,28 +127,16 @@ public final class ClientSession: @unchecked Sendable {
         let offer = ClientOffer.make(
             credentials: local, fingerprint: dtlsContext.fingerprint, address: socket.localAddress, ssrc: ssrc,
             sessionID: rng.next() >> 2)
-        var headers = [("Content-Type", "application/sdp")]
-        if let token = configuration.token { headers.append(("Authorization", "Bearer \(token)")) }
-        let response: HTTPClient.Response
-        do {
-            response = try await HTTPClient.request("POST", configuration.url, headers: headers, body: offer)
-        } catch {
-            await socket.close()
-            throw error
-        }
-        guard response.status == 201 else {
-            await socket.close()
-            throw ClientError.rejected(status: response.status, message: response.body)
-        }
         let remote: ClientOffer.Answer
+        let resource: String
         do {
-            remote = try ClientOffer.parseAnswer(response.body)
+            let (answer, location) = try await (signaling ?? { try await whip(offer: $0, configuration: configuration) })(offer)
+            remote = try ClientOffer.parseAnswer(answer)
+            resource = location
         } catch {
             await socket.close()
             throw error
         }
-        let location = response.header("Location") ?? ""
-        let resource = location.hasPrefix("http") ? location : Self.origin(of: configuration.url) + location
         let now = Instant.now()
         let peer = try PeerConnection(
             configuration: .init(
@@ -136,9 +149,26 @@ public final class ClientSession: @unchecked Sendable {
         try await socket.eventLoop.submit {
             box.session = session
             session.timer = LoopTimer(eventLoop: socket.eventLoop) { [weak session] now in session?.timerFired(now: now) }
+            if session.links != nil {
+                session.linkTimer = LoopTimer(eventLoop: socket.eventLoop) { [weak session] now in
+                    session?.deliverLinks(now: now)
+                }
+            }
             session.drive(now: .now())
         }.get()
         return session
+    }
+
+    /// WHIP: POST the offer, get the answer and the session's resource URL.
+    private static func whip(offer: String, configuration: Configuration) async throws -> (answer: String, resource: String) {
+        var headers = [("Content-Type", "application/sdp")]
+        if let token = configuration.token { headers.append(("Authorization", "Bearer \(token)")) }
+        let response = try await HTTPClient.request("POST", configuration.url, headers: headers, body: offer)
+        guard response.status == 201 else {
+            throw ClientError.rejected(status: response.status, message: response.body)
+        }
+        let location = response.header("Location") ?? ""
+        return (response.body, location.hasPrefix("http") ? location : Self.origin(of: configuration.url) + location)
     }
 
     static func origin(of url: String) -> String {
@@ -212,28 +242,44 @@ public final class ClientSession: @unchecked Sendable {
         }.get()
     }
 
-    /// Starts sending one packet every frame duration.
+    /// Starts sending one packet every frame duration, on absolute deadlines.
     public func startMedia() {
         eventLoop.execute { [self] in
-            guard pacer == nil else { return }
-            let interval = TimeAmount.nanoseconds(configuration.frameDuration.nanosecondsClamped)
-            pacer = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [weak self] _ in
-                self?.sendNext(now: .now())
-            }
+            guard mediaStart == nil else { return }
+            mediaStart = .now()
+            scheduleNextPacket()
         }
+    }
+
+    private func scheduleNextPacket() {
+        guard let mediaStart else { return }
+        let deadline = mediaStart + .nanoseconds(configuration.frameDuration.nanosecondsClamped * mediaTicks)
+        mediaTask = eventLoop.scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            mediaTicks += 1
+            sendNext(now: .now())
+            scheduleNextPacket()
+        }
+    }
+
+    private func stopMedia() {
+        mediaTask?.cancel()
+        mediaTask = nil
+        mediaStart = nil
     }
 
     /// Stops media, closes the connection (RTCP BYE, close_notify), deletes the WHIP resource, closes the socket.
     public func stop(deleteResource: Bool = true) async {
         try? await eventLoop.submit { [self] in
-            pacer?.cancel()
-            pacer = nil
+            stopMedia()
             peer.close(reason: .local("client hung up"), now: .now())
             drive(now: .now())
             timer?.cancel()
             timer = nil
+            linkTimer?.cancel()
+            linkTimer = nil
         }.get()
-        if deleteResource, !resource.isEmpty {
+        if deleteResource, resource.hasPrefix("http") {
             var headers: [(String, String)] = []
             if let token = configuration.token { headers.append(("Authorization", "Bearer \(token)")) }
             _ = try? await HTTPClient.request("DELETE", resource, headers: headers)
@@ -247,7 +293,8 @@ public final class ClientSession: @unchecked Sendable {
                 connected: connectedAt != nil, setupTime: connectedAt.map { $0 - createdAt }, packetsSent: sent,
                 packetsReceived: received, roundTrips: roundTrips, rtcpRoundTripTime: peer.roundTripTime,
                 closeReason: closeReason, resource: resource, drops: peer.statistics.drops.total,
-                sendTimes: sendTimes, arrivals: arrivals)
+                sendTimes: sendTimes, arrivals: arrivals, impairedLost: links?.lost ?? 0,
+                impairedDuplicated: links?.duplicated ?? 0, jitter: peer.receiveStatistics.jitterSeconds)
         }.get()) ?? Report(
             connected: false, setupTime: nil, packetsSent: 0, packetsReceived: 0, roundTrips: [],
             rtcpRoundTripTime: nil, closeReason: "unavailable", resource: resource, drops: 0)
@@ -269,8 +316,27 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     fileprivate func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress, now: Instant) {
+        if links != nil, peer.state == .connected {
+            links?.downlink(Array(UnsafeRawBufferPointer(datagram)), from: source, now: now)
+            linkTimer?.arm(at: links?.nextDelivery)
+            return
+        }
         peer.handle(datagram: datagram, from: source, now: now)
         drive(now: now)
+    }
+
+    /// Delivers what the impaired links have due: uplink datagrams to the socket, downlink ones to the peer.
+    private func deliverLinks(now: Instant) {
+        guard var links else { return }
+        let (up, down) = links.deliver(upTo: now)
+        self.links = links
+        for (bytes, destination) in up { socket.send(bytes, to: destination) }
+        for (bytes, source) in down {
+            var copy = bytes
+            copy.withUnsafeMutableBytes { peer.handle(datagram: $0, from: source, now: now) }
+        }
+        drive(now: now)
+        socket.flush()
     }
 
     fileprivate func batchComplete() { socket.flush() }
@@ -301,16 +367,22 @@ public final class ClientSession: @unchecked Sendable {
                 resumeWaiters(true)
             case .closed(let reason):
                 closeReason = reason.description
-                pacer?.cancel()
-                pacer = nil
+                stopMedia()
                 resumeWaiters(false)
                 resumeReceiveWaiters(force: false)
             default:
                 break
             }
         }
-        while let transmit = peer.pollTransmit() { socket.send(transmit.bytes, to: transmit.destination) }
+        while let transmit = peer.pollTransmit() {
+            if links != nil, peer.state == .connected {
+                links?.uplink(transmit.bytes, to: transmit.destination, now: now)
+            } else {
+                socket.send(transmit.bytes, to: transmit.destination)
+            }
+        }
         timer?.arm(at: peer.nextDeadline)
+        if links != nil { linkTimer?.arm(at: links?.nextDelivery) }
     }
 
     private func resumeWaiters(_ value: Bool) {
@@ -340,4 +412,45 @@ private final class ReceiverBox: UDPDatagramReceiver, @unchecked Sendable {
         session?.receive(datagram, from: source, now: now)
     }
     func receiveBatchComplete(now: Instant) { session?.batchComplete() }
+}
+
+/// The client's two impaired links (`ImpairmentSpec`), with duplication, which the network models do not do.
+struct ImpairedLinks {
+    typealias Datagram = (bytes: [UInt8], address: TransportAddress)
+    /// Datagrams in flight each way at most (a router queue's worth); beyond it they are dropped and counted.
+    static let capacity = 4096
+    private var up: ImpairedLink<Datagram, NetworkChain>
+    private var down: ImpairedLink<Datagram, NetworkChain>
+    private var upDuplicates: SplitMix64
+    private var downDuplicates: SplitMix64
+    private let duplicate: Double
+    private(set) var duplicated = 0
+
+    init(spec: ImpairmentSpec, session: Int) {
+        up = ImpairedLink(model: spec.network(session: session, direction: .uplink), capacity: Self.capacity)
+        down = ImpairedLink(model: spec.network(session: session, direction: .downlink), capacity: Self.capacity)
+        upDuplicates = spec.duplicationGenerator(session: session, direction: .uplink)
+        downDuplicates = spec.duplicationGenerator(session: session, direction: .downlink)
+        duplicate = spec.duplicate
+    }
+
+    var lost: Int { up.lostCount + up.droppedCount + down.lostCount + down.droppedCount }
+
+    var nextDelivery: Instant? { [up.nextDelivery, down.nextDelivery].compactMap { $0 }.min() }
+
+    mutating func uplink(_ bytes: [UInt8], to destination: TransportAddress, now: Instant) {
+        let copies = upDuplicates.nextBernoulli(duplicate) ? 2 : 1
+        for _ in 0..<copies { up.send((bytes, destination), at: now) }
+        duplicated += copies - 1
+    }
+
+    mutating func downlink(_ bytes: [UInt8], from source: TransportAddress, now: Instant) {
+        let copies = downDuplicates.nextBernoulli(duplicate) ? 2 : 1
+        for _ in 0..<copies { down.send((bytes, source), at: now) }
+        duplicated += copies - 1
+    }
+
+    mutating func deliver(upTo now: Instant) -> (up: [Datagram], down: [Datagram]) {
+        (up.deliver(upTo: now), down.deliver(upTo: now))
+    }
 }

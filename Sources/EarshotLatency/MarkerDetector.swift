@@ -34,7 +34,7 @@ public struct MarkerDetector: Sendable {
     private var detections: [Detection] = []
     public private(set) var samplesProcessed = 0
 
-    public init(threshold: Float = 0.5, coarseStep: Int = 8, minimumSeparation: Int = 4800) {
+    public init(threshold: Float = 0.3, coarseStep: Int = 8, minimumSeparation: Int = 4800) {
         self.threshold = threshold
         self.coarseStep = max(1, min(coarseStep, 32))
         self.minimumSeparation = minimumSeparation
