@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "EarshotTests",
             dependencies: [
-                "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO",
+                "Earshot", "EarshotClient", "EarshotCore", "EarshotCrypto", "EarshotWire", "EarshotNIO", "EarshotImpairment",
                 "EarshotSimulation", "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels", "EarshotAudio", "EarshotLatency",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

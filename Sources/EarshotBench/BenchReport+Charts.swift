@@ -13,13 +13,13 @@ extension BenchReport {
 
     // MARK: RTT distribution
 
-    /// Bins in the RTT histogram: equal widths on the log axis between the lowest and highest round trip.
+    /// Bins in the RTT histogram (at most): equal widths on the log axis between the lowest and highest round trip.
     static let histogramBins = 60
 
     /// The marker round trips as a histogram on a log axis (they span from a millisecond on loopback to hundreds
     /// over a bad network), with the p50 and p99 marked by vertical lines labelled above the plot.
     static func rttHistogram(_ rtt: LatencySummary) -> String {
-        guard let bins = rtt.logBins(count: histogramBins) else {
+        guard let bins = rtt.logBins(maximumCount: histogramBins) else {
             return note("No marker round trips were measured: there is no distribution to draw.")
         }
         var svg = SVGDrawing(width: chartWidth, height: chartHeight)
@@ -33,8 +33,10 @@ extension BenchReport {
         for (index, count) in bins.counts.enumerated() where count > 0 {
             let left = x.scale(bins.edges[index]), right = x.scale(bins.edges[index + 1])
             let gap = right - left > 3 ? 1.0 : 0
+            // At least a pixel high, so that a sparse tail stays visible next to the mode.
+            let height = max(plot.bottom - y.scale(count), 1)
             svg.rect(
-                x: left + gap / 2, y: y.scale(count), width: right - left - gap, height: plot.bottom - y.scale(count),
+                x: left + gap / 2, y: plot.bottom - height, width: right - left - gap, height: height,
                 cssClass: "bar rtt")
         }
         svg.verticalAxis(y, plot: plot, side: .left)
@@ -74,8 +76,12 @@ extension BenchReport {
     }
 
     /// Lines over the run's time, against a left axis and optionally a right one (whose ticks line up with the
-    /// left axis's grid), with a legend above the plot.
+    /// left axis's grid), with a legend above the plot. A group without a single value is left out (and the other
+    /// one drawn on the left), so that no axis stands for nothing.
     static func timeSeriesChart(id: String, label: String, left: SeriesGroup, right: SeriesGroup?) -> String {
+        let measured = [left, right].compactMap { $0 }.filter { $0.maximum != nil }
+        let left = measured.first ?? left
+        let right = measured.count > 1 ? measured[1] : nil
         var svg = SVGDrawing(width: chartWidth, height: chartHeight)
         let plot = PlotArea(left: 64, top: 34, right: chartWidth - (right == nil ? 24 : 64), bottom: chartHeight - 44)
         let allSeries = left.series + (right?.series ?? [])
@@ -122,7 +128,7 @@ extension BenchReport {
         var segments: [[(seconds: Double, value: Double)]] = []
         var current: [(seconds: Double, value: Double)] = []
         for point in values {
-            if let value = point.value, value.isFinite, point.seconds.isFinite {
+            if let value = point.value {
                 current.append((point.seconds, value))
             } else if !current.isEmpty {
                 segments.append(current)

@@ -58,14 +58,19 @@ extension LatencySummary {
         }
     }
 
-    /// The distribution in `binCount` bins of equal width on a log axis between the lowest and the highest value
-    /// present; each bucket's count is spread over the bins its range overlaps, in proportion. Nil when empty.
-    func logBins(count binCount: Int) -> LogBins? {
+    /// The distribution in bins of equal width on a log axis between the lowest and the highest value present;
+    /// each bucket's count is spread over the bins its range overlaps, in proportion. `maximumCount` bins, or fewer
+    /// when the values are close together: no bin is narrower than a bucket (1/128 of its value at most, from
+    /// 0.128 ms up), so that none falls between two buckets and shows a gap that is not in the data. Nil when
+    /// empty.
+    func logBins(maximumCount: Int) -> LogBins? {
         let ranges = bucketRanges
-        guard binCount > 0, let low = ranges.map(\.lowMs).min(), let high = ranges.map(\.highMs).max() else {
+        guard maximumCount > 0, let low = ranges.map(\.lowMs).min(), let high = ranges.map(\.highMs).max() else {
             return nil
         }
         let decades = log(high / low)
+        let widestBucket = min(ranges.map { log($0.highMs / $0.lowMs) }.max() ?? 1, log(1 + 1 / 128.0))
+        let binCount = min(max(Int(decades / widestBucket), 1), maximumCount)
         let edges = (0...binCount).map { index in
             index == binCount ? high : low * exp(decades * Double(index) / Double(binCount))
         }

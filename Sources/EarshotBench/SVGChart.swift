@@ -23,7 +23,7 @@ struct Scale {
         case .linear: fraction = (value - low) / (high - low)
         case .logarithmic: fraction = log(max(value, .leastNormalMagnitude) / low) / log(high / low)
         }
-        let clamped = fraction.isFinite ? min(max(fraction, 0), 1) : 0
+        let clamped = fraction
         return start + clamped * (end - start)
     }
 }
@@ -116,8 +116,9 @@ struct Axis {
     }
 
     /// A logarithmic axis covering `low...high` (both positive; equal values are widened). Over half a decade or
-    /// more the domain ends on one-digit values and the ticks are 1-2-5 (or every one-digit value when that gives
-    /// too few); over a narrower range, the ticks are linear 1-2-5 steps, which a log axis shows almost evenly.
+    /// more the domain ends on one-digit values and the ticks are 1-2-5 (every one-digit value when that gives
+    /// too few, powers of ten when too many); over a narrower range, the ticks are linear 1-2-5 steps, which a log
+    /// axis shows almost evenly.
     static func logarithmic(
         covering low: Double, _ high: Double, pixels: (start: Double, end: Double), title: String
     ) -> Axis {
@@ -139,6 +140,7 @@ struct Axis {
         if ticks.isEmpty {
             var values = decadeValues(from: domain.low, to: domain.high, mantissas: [1, 2, 5])
             if values.count < 4 { values = decadeValues(from: domain.low, to: domain.high, mantissas: Array(1...9)) }
+            if values.count > 10 { values = decadeValues(from: domain.low, to: domain.high, mantissas: [1]) }
             ticks = values.map { Tick(value: $0, label: ReportFormat.number($0, decimals: ReportFormat.decimals(forStep: $0))) }
         }
         let scale = Scale(

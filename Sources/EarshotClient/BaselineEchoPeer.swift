@@ -76,6 +76,11 @@ public final class BaselineEchoPeer: @unchecked Sendable {
         }
     }
 
+    /// Packets echoed so far.
+    public func echoedCount() async throws -> Int {
+        try await socket.eventLoop.submit { self.packetsEchoed }.get()
+    }
+
     /// Closes the connection and the socket.
     public func close() async {
         try? await socket.eventLoop.submit { [self] in

@@ -83,12 +83,22 @@ struct BenchReportTests {
     }
 
     @Test("the histogram's bars hold every marker")
-    func histogramCounts() {
+    func histogramCounts() throws {
         let rtt = Fixture.result().rtt
-        let bins = rtt.logBins(count: BenchReport.histogramBins)
+        let bins = rtt.logBins(maximumCount: BenchReport.histogramBins)
         #expect(bins?.counts.count == BenchReport.histogramBins)
         let total = bins?.counts.reduce(0, +) ?? 0
         #expect(abs(total - Double(rtt.count)) < 0.01)
+        // Values in one histogram bucket make one bar, not a bucket spread thin over many bins.
+        let same = LatencySummary(Array(repeating: .milliseconds(50), count: 100))
+        let sameBins = try #require(same.logBins(maximumCount: BenchReport.histogramBins))
+        #expect(sameBins.counts.count == 1 && abs(sameBins.counts[0] - 100) < 1e-9)
+        // Close values: no bin narrower than a bucket, so no empty bin between two full ones.
+        let close = LatencySummary((0..<1000).map { .microseconds(40_000 + $0 * 2) })
+        let closeBins = try #require(close.logBins(maximumCount: BenchReport.histogramBins))
+        #expect(closeBins.counts.count < BenchReport.histogramBins)
+        #expect(closeBins.counts.allSatisfy { $0 > 0 })
+        #expect(LatencySummary(count: 0).logBins(maximumCount: 60) == nil)
     }
 
     @Test("hop bars are as long as their values, in the colour of their kind")

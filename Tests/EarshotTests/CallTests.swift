@@ -34,9 +34,9 @@ struct CallTests {
             }.get()
             await client.stop()
             #expect(sent >= 6)
-            // Passthrough returns every packet as sent. Transcoding can cut a marker where the echo's downlink pacer
-            // runs dry under arrival jitter (Docs/latency.md): a missed marker, never a wrong figure.
-            let required = codecPath == .passthrough ? sent - 2 : 2
+            // Every marker but the last ones in flight comes back; transcoding can lose one more where the echo's
+            // downlink pacer runs dry under arrival jitter on a loaded machine (Docs/latency.md).
+            let required = codecPath == .passthrough ? sent - 2 : sent - 3
             #expect(roundTrips.count >= required, "\(roundTrips.count) of \(sent) markers found")
             // The floor: 20 ms of packetization and the encoder's lookahead (6.5 ms) are in every round trip.
             #expect(roundTrips.allSatisfy { $0 > .milliseconds(26) && $0 < .milliseconds(900) }, "\(roundTrips)")
