@@ -128,7 +128,7 @@ extension BenchReport {
         var segments: [[(seconds: Double, value: Double)]] = []
         var current: [(seconds: Double, value: Double)] = []
         for point in values {
-            if let value = point.value {
+            if let value = point.value, value.isFinite, point.seconds.isFinite {
                 current.append((point.seconds, value))
             } else if !current.isEmpty {
                 segments.append(current)

@@ -18,8 +18,9 @@ public enum BenchReport {
                 body: rttHistogram(result.rtt)),
             section(
                 id: "rtt-over-time", title: "Round trip over time",
-                intro: "p50 and p99 of the markers found in each \(ReportFormat.seconds(result.interval)) "
-                    + "interval (gaps where an interval found none), and the sessions up.",
+                intro: "p50 and p99 of the markers found in each "
+                    + (result.interval > 0 ? "\(ReportFormat.seconds(result.interval)) interval" : "interval")
+                    + " (gaps where an interval found none), and the sessions up.",
                 body: rttOverTime(result.timeline)),
             section(
                 id: "hops", title: "Where the time goes in the relay",

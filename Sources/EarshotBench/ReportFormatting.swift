@@ -70,7 +70,7 @@ enum ReportFormat {
     /// A coordinate or length for an SVG attribute: one decimal, 0 when not finite (callers keep values finite;
     /// this is the last guard so that no attribute ever reads "nan").
     static func pixels(_ value: Double) -> String {
-        String(format: "%.1f", value)
+        value.isFinite ? number(value, decimals: 1) : "0"
     }
 
     /// The decimals that show a tick step: 0 for 1, 2, 5, 10, …; 1 for 0.5, 0.2, 0.1; 2 for 0.05, ….

@@ -23,7 +23,7 @@ struct Scale {
         case .linear: fraction = (value - low) / (high - low)
         case .logarithmic: fraction = log(max(value, .leastNormalMagnitude) / low) / log(high / low)
         }
-        let clamped = fraction
+        let clamped = fraction.isFinite ? min(max(fraction, 0), 1) : 0
         return start + clamped * (end - start)
     }
 }
@@ -104,7 +104,9 @@ struct Axis {
         value.isFinite && value > 0 ? value : 1
     }
 
-    private static func fromZero(step: Double, steps: Int, pixels: (start: Double, end: Double), title: String) -> Axis {
+    private static func fromZero(
+        step: Double, steps: Int, pixels: (start: Double, end: Double), title: String
+    ) -> Axis {
         let steps = max(steps, 1)
         let decimals = ReportFormat.decimals(forStep: step)
         let ticks = (0...steps).map { index in
@@ -141,7 +143,9 @@ struct Axis {
             var values = decadeValues(from: domain.low, to: domain.high, mantissas: [1, 2, 5])
             if values.count < 4 { values = decadeValues(from: domain.low, to: domain.high, mantissas: Array(1...9)) }
             if values.count > 10 { values = decadeValues(from: domain.low, to: domain.high, mantissas: [1]) }
-            ticks = values.map { Tick(value: $0, label: ReportFormat.number($0, decimals: ReportFormat.decimals(forStep: $0))) }
+            ticks = values.map { value in
+                Tick(value: value, label: ReportFormat.number(value, decimals: ReportFormat.decimals(forStep: value)))
+            }
         }
         let scale = Scale(
             kind: .logarithmic, low: domain.low, high: domain.high, start: pixels.start, end: pixels.end)
@@ -284,7 +288,10 @@ struct SVGDrawing {
             if let point = points.first {
                 element(
                     "circle",
-                    [.text("class", cssClass + " dot"), .pixels("cx", point.x), .pixels("cy", point.y), .pixels("r", 2.5)])
+                    [
+                        .text("class", cssClass + " dot"), .pixels("cx", point.x), .pixels("cy", point.y),
+                        .pixels("r", 2.5),
+                    ])
             }
             return
         }

@@ -277,7 +277,8 @@ enum Fixture {
         let hop = { (name: String, span: String, relay: Bool, base: Double, spread: Double) in
             BenchResult.Hop(
                 name: name, span: span, relayProcessing: relay,
-                latency: LatencySummary(noise.latencies(20_000, base: base, spread: spread, tailEvery: 200, tail: base)))
+                latency: LatencySummary(
+                    noise.latencies(20_000, base: base, spread: spread, tailEvery: 200, tail: base)))
         }
         let hops = [
             hop("ingress", "socket read → session (routing, SRTP unprotect, RTP parse)", true, 0.02, 0.03),
