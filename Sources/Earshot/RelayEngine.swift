@@ -41,6 +41,8 @@ public final class RelayEngine: @unchecked Sendable {
     /// The exec: model processes this relay started; ended with the relay.
     public let modelProcesses = ModelProcesses()
     private var accepting = true
+    /// Queued datagrams that trigger a flush in the middle of a read batch.
+    static let flushThreshold = 8
 
     public struct Counters: Sendable, Hashable, Codable {
         public var sessionsCreated = 0
@@ -385,6 +387,9 @@ extension RelayEngine: UDPDatagramReceiver {
         }
         session.peer.handle(datagram: datagram, from: source, now: now)
         process(session, now: now)
+        // Within a long read batch, what is queued leaves every `flushThreshold` datagrams rather than at the
+        // batch's end: sendmmsg still batches, and no echo waits behind a whole batch.
+        if let socket, socket.pendingWrites >= Self.flushThreshold { flushSocket() }
     }
 
     public func receiveBatchComplete(now: Instant) {

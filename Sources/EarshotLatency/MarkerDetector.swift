@@ -24,7 +24,9 @@ public struct MarkerDetector: Sendable {
     private let template = LatencyMarker.template
     private let templateNorm: Float
     private static let ringSize = 2048
-    private var ring = [Float](repeating: 0, count: MarkerDetector.ringSize)
+    /// The last `ringSize` samples, each written twice (at i and i + ringSize) so that every window is contiguous
+    /// and the correlation runs on SIMD vectors.
+    private var ring = [Float](repeating: 0, count: 2 * MarkerDetector.ringSize)
     /// Stream position of the next sample expected.
     private var next: Int?
     /// Stream position where the current run of contiguous samples began (a window must lie inside it).
@@ -50,7 +52,9 @@ public struct MarkerDetector: Sendable {
         }
         var p = position
         for sample in samples {
-            ring[p & (Self.ringSize - 1)] = Float(sample) / 32768
+            let value = Float(sample) / 32768
+            ring[p & (Self.ringSize - 1)] = value
+            ring[(p & (Self.ringSize - 1)) + Self.ringSize] = value
             next = p + 1
             if p - runStart + 1 >= LatencyMarker.length, p % coarseStep == 0 {
                 let value = correlation(endingAt: p)
@@ -70,19 +74,29 @@ public struct MarkerDetector: Sendable {
 
     /// The normalised correlation of the window of 960 samples ending at stream position `end` with the marker.
     private func correlation(endingAt end: Int) -> Float {
-        let start = end - LatencyMarker.length + 1
-        var dot: Float = 0
-        var energy: Float = 0
-        template.withUnsafeBufferPointer { t in
-            ring.withUnsafeBufferPointer { r in
-                let mask = Self.ringSize - 1
-                for i in 0..<LatencyMarker.length {
-                    let x = r[(start + i) & mask]
-                    dot += x * t[i]
-                    energy += x * x
+        let start = (end - LatencyMarker.length + 1) & (Self.ringSize - 1)
+        // 960 = 60 vectors of 16; two accumulators each so the additions overlap.
+        var dot0 = SIMD16<Float>(), dot1 = SIMD16<Float>()
+        var energy0 = SIMD16<Float>(), energy1 = SIMD16<Float>()
+        template.withUnsafeBytes { t in
+            ring.withUnsafeBytes { r in
+                let stride = MemoryLayout<Float>.stride
+                var i = 0
+                while i < LatencyMarker.length {
+                    let x0 = r.loadUnaligned(fromByteOffset: (start + i) * stride, as: SIMD16<Float>.self)
+                    let x1 = r.loadUnaligned(fromByteOffset: (start + i + 16) * stride, as: SIMD16<Float>.self)
+                    let t0 = t.loadUnaligned(fromByteOffset: i * stride, as: SIMD16<Float>.self)
+                    let t1 = t.loadUnaligned(fromByteOffset: (i + 16) * stride, as: SIMD16<Float>.self)
+                    dot0 += x0 * t0
+                    dot1 += x1 * t1
+                    energy0 += x0 * x0
+                    energy1 += x1 * x1
+                    i += 32
                 }
             }
         }
+        let dot = (dot0 + dot1).sum()
+        let energy = (energy0 + energy1).sum()
         guard energy > 1e-9 else { return 0 }
         return dot / (energy.squareRoot() * templateNorm)
     }

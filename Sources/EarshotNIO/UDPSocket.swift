@@ -19,7 +19,8 @@ public final class UDPSocket: @unchecked Sendable {
     public let localAddress: TransportAddress
     private let channel: any Channel
     public private(set) var statistics = Statistics()
-    private var pendingWrites = 0
+    /// Datagrams queued since the last flush.
+    public private(set) var pendingWrites = 0
 
     public struct Statistics: Sendable, Hashable {
         public var datagramsReceived = 0

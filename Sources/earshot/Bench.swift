@@ -85,6 +85,9 @@ struct Bench: AsyncParsableCommand {
         print("earshot bench: \(sessions) sessions, ramp \(ramp) s, \(duration) s each, against \(url)"
             + (spec.map { ", impaired: \($0)" } ?? "") + (pid.map { " (relay pid \($0))" } ?? ""))
 
+        // The CPU floor first, while the machine is quiet: thread CPU time, but shared caches and clocks still feel
+        // a loaded machine.
+        let floor = try CPUFloor.measure(payloads: script.packets)
         let relayPhase = BenchPhase(
             name: "relay", sessions: sessions, ramp: ramp, duration: duration, interval: interval, script: script,
             context: context, token: token, impairment: spec, sampler: sampler, started: started)
@@ -108,7 +111,6 @@ struct Bench: AsyncParsableCommand {
             }
             await echoes.closeAll()
         }
-        let floor = try CPUFloor.measure(payloads: script.packets)
         let result = Self.result(
             relay: relay, baseline: baseline, floor: floor, spec: spec, started: started, command: Self.commandLine())
         BenchSummaryPrinter.print(result, floor: floor)
@@ -181,7 +183,8 @@ struct Bench: AsyncParsableCommand {
                 concealedSamples: relay.concealedSamples, totalSamplesReceived: relay.totalSamples,
                 concealedPercent: relay.totalSamples > 0 ? 100 * Double(relay.concealedSamples) / Double(relay.totalSamples) : 0,
                 jitterMs: relay.jitterMs),
-            hops: hops, relayTransit: hops.first { $0.name == "transit" }?.latency, timeline: relay.timeline,
+            hops: hops.filter { $0.name != "transit" }, relayTransit: hops.first { $0.name == "transit" }?.latency,
+            timeline: relay.timeline,
             baseline: baselineFigures, interval: relay.interval)
     }
 }
@@ -523,6 +526,7 @@ enum BenchSummaryPrinter {
             for hop in result.hops {
                 Swift.print("  " + row(hop.name + (hop.relayProcessing ? "" : " *"), hop.latency))
             }
+            if let transit = result.relayTransit { Swift.print("  " + row("transit (socket to socket)", transit)) }
             Swift.print("  * buffering by design or the model, not relay processing")
         }
         Swift.print(String(
