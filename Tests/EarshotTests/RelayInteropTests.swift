@@ -237,14 +237,6 @@ struct RelayInteropTests {
         print(lines.joined(separator: "\n"))
     }
 
-    func requireExecutable(_ path: String, package: String) throws {
-        try #require(getuid() == 0, "these tests need root (unshare -n for a loopback-only network namespace)")
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "unshare missing: util-linux")
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
-                     "/usr/bin/python3 is missing: install the Debian package python3")
-        try #require(FileManager.default.isExecutableFile(atPath: path),
-                     "\(path) is missing: install the Debian package \(package) (Tests/run-all.sh does)")
-    }
 }
 
 /// The driver's JSON line.
@@ -353,11 +345,25 @@ struct InteropRun {
 
     static func start(peer: String, mediaSeconds: Double, relayArguments: [String] = []) throws -> InteropRun {
         let relay = try relayExecutable()
-        let script = PackagePaths.root.appendingPathComponent("Tests/Interop/relay_interop.py").path
         // The driver bounds its own run; ours is 10 s longer so that its result (with the reason) arrives first.
         let driverTimeout = mediaSeconds + 25
+        let (line, seconds) = try runDriver(
+            "relay_interop.py",
+            arguments: ["--earshot", relay, "--peer", peer, "--seconds", String(mediaSeconds),
+                        "--timeout", String(driverTimeout)] + relayArguments.map { "--relay-arg=\($0)" },
+            timeout: driverTimeout, name: peer)
+        let result = try JSONDecoder().decode(InteropResult.self, from: Data(line.utf8))
+        return InteropRun(result: result, seconds: seconds)
+    }
+
+    /// Runs a driver of Tests/Interop in a new network namespace with only `lo`; returns its last JSON line and how
+    /// long it took. `timeout` is the driver's own bound; the driver is killed 10 s after it.
+    static func runDriver(_ name: String, arguments: [String], timeout driverTimeout: Double, name tag: String) throws
+        -> (line: String, seconds: Double)
+    {
+        let script = PackagePaths.root.appendingPathComponent("Tests/Interop/\(name)").path
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "earshot-interop-\(peer)-\(getpid())")
+            "earshot-interop-\(tag)-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let stdoutURL = directory.appendingPathComponent("stdout")
@@ -378,9 +384,8 @@ struct InteropRun {
         process.arguments = [
             "-n", "/bin/bash", "-c",
             "ip link set lo up && ip route add default dev lo src 127.0.0.1 && exec /usr/bin/python3 \"$0\" \"$@\"",
-            script, "--earshot", relay, "--peer", peer, "--seconds", String(mediaSeconds),
-            "--timeout", String(driverTimeout),
-        ] + relayArguments.map { "--relay-arg=\($0)" }
+            script,
+        ] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["EARSHOT_LOOPBACK_NETNS"] = "1"  // already inside: the driver must not re-run itself
         process.environment = environment
@@ -408,13 +413,22 @@ struct InteropRun {
         guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
             throw Failure.noResult(process.terminationStatus, tail(of: stderrURL))
         }
-        let result = try JSONDecoder().decode(InteropResult.self, from: Data(line.utf8))
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return InteropRun(result: result, seconds: seconds)
+        return (String(line), seconds)
     }
 
     static func tail(of url: URL) -> String {
         let data = (try? Data(contentsOf: url)) ?? Data()
         return String(decoding: data.suffix(8192), as: UTF8.self)
     }
+}
+
+/// Fails (never skips) with what to install when a peer the interop tests need is missing.
+func requireExecutable(_ path: String, package: String) throws {
+    try #require(getuid() == 0, "these tests need root (unshare -n for a loopback-only network namespace)")
+    try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "unshare missing: util-linux")
+    try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+                 "/usr/bin/python3 is missing: install the Debian package python3")
+    try #require(FileManager.default.isExecutableFile(atPath: path),
+                 "\(path) is missing: install the Debian package \(package) (Tests/run-all.sh does)")
 }

@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Cross-checks `earshot call`'s round trip against an independent account of the same path from headless
+Chromium's getStats and the relay's per-hop figures; prints one JSON result line.
+
+Usage (root; inside a network namespace that has only `lo`, as relay_interop.py explains):
+  /usr/bin/python3 Tests/Interop/latency_crosscheck.py --earshot .build/debug/earshot
+      [--codec-path transcode|passthrough] [--seconds 8] [--timeout 60]
+
+What it does, in the namespace:
+1. Starts the relay (`earshot serve`, the built-in echo, the given codec path).
+2. `earshot call --json` for `--seconds`: the round trip found from audio markers in the returned audio (mouth to
+   the arrival of the returned packet), p50 over the markers.
+3. Headless Chromium calls the same relay (relay_interop.py's page, a tone sequence as fake microphone) and reads
+   getStats while the call runs: the nominated candidate pair's currentRoundTripTime (the network both ways, from
+   STUN consent checks), its inbound jitter-buffer delay (jitterBufferDelay / jitterBufferEmittedCount) and its
+   outbound codec. The relay's `GET /v1/sessions/{id}` for Chromium's session gives the per-hop p50s.
+4. Chromium's account of the same round trip, built only from those figures and the codec's framing:
+      20 ms of packetisation (the frame must fill before it is sent)
+    + 6.5 ms Opus lookahead per encode (the client's; and the relay's when it transcodes)
+    + the candidate pair's round trip
+    + the relay's hops for that session (passthrough: `transit`; transcoding: ingress, jitterBuffer, decode,
+      toModel, pacer, encode, egress).
+   The browser's own jitter-buffer delay is reported beside it but not added: `earshot call`'s figure stops at the
+   arrival of the returned audio, before any playout buffer.
+
+The line: `{"event": "result", "error": null | "...", "codecPath", "call": {rttP50Ms, markersFound, markersSent},
+"chromium": {candidatePairRttMs, jitterBufferDelayMs, version, hops: {name: p50Ms}}, "estimate": {components...,
+totalMs}, "differenceMs"}`. The Swift test asserts |differenceMs| ≤ 5.
+
+Every wait is bounded: past `--timeout` the driver kills its children and exits with status 3.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import relay_interop  # noqa: E402
+import webrtc_peers  # noqa: E402
+
+PACKETIZATION_MS = 20.0
+OPUS_LOOKAHEAD_MS = 6.5
+TRANSCODING_HOPS = ["ingress", "jitterBuffer", "decode", "toModel", "pacer", "encode", "egress"]
+
+
+def run_call(args, relay):
+    """`earshot call --json` against the relay; returns its report."""
+    completed = subprocess.run(
+        [os.path.abspath(args.earshot), "call", "--url", relay.url + "/v1/whip", "--duration", str(args.seconds),
+         "--json"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=args.seconds + 30,
+        preexec_fn=webrtc_peers._die_with_parent)
+    if completed.returncode != 0:
+        raise webrtc_peers.PeerError("earshot call exited with %d: %s" % (completed.returncode,
+                                                                          completed.stderr.decode()[-2000:]))
+    return json.loads(completed.stdout.decode())
+
+
+def run_chromium(args, relay, wav):
+    """One Chromium call through the relay; returns (getStats during the call, the relay's session JSON, version)."""
+    flags = ["--use-file-for-fake-audio-capture=" + wav]
+    with webrtc_peers.BrowserPeer("chromium", timeout=20.0, page=relay_interop.PAGE, extra_args=flags) as browser:
+        relay_interop.CHILD_GROUPS.append(browser.process.pid)
+        media = browser.request({"op": "call", "whip": relay.url + "/v1/whip", "seconds": 6, "drainMs": 300},
+                                "media", timeout=40)
+        session_id = media["resource"].rstrip("/").rsplit("/", 1)[-1]
+        session = relay.session(session_id)
+        browser.request({"op": "hangup"}, "hangup", timeout=10)
+        return media.get("live") or media["stats"], session, media.get("userAgent", "")
+
+
+def estimate(codec_path, pair_rtt_ms, hops):
+    components = {"packetizationMs": PACKETIZATION_MS,
+                  "opusLookaheadMs": OPUS_LOOKAHEAD_MS * (2 if codec_path == "transcode" else 1),
+                  "candidatePairRttMs": pair_rtt_ms}
+    names = ["transit"] if codec_path == "passthrough" else TRANSCODING_HOPS
+    missing = [name for name in names if name not in hops]
+    if missing:
+        raise webrtc_peers.PeerError("the relay's session JSON lacks hops %s" % missing)
+    components["relayHopsMs"] = round(sum(hops[name] for name in names), 3)
+    components["totalMs"] = round(sum(components.values()), 3)
+    return components
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--earshot", required=True)
+    parser.add_argument("--codec-path", default="transcode", choices=["transcode", "passthrough"])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args()
+
+    directory = tempfile.mkdtemp(prefix="earshot-crosscheck-")
+    relay = relay_interop.Relay(os.path.abspath(args.earshot), directory,
+                                extra_args=["--codec-path", args.codec_path])
+    result = {"event": "result", "error": None, "codecPath": args.codec_path}
+    finished = threading.Event()
+
+    def cleanup():
+        for group in relay_interop.CHILD_GROUPS:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        relay.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def on_deadline():
+        if finished.is_set():
+            return
+        result["error"] = "driver timeout after %.0f s" % args.timeout
+        result["relayLog"] = relay.log()
+        print(json.dumps(result), flush=True)
+        cleanup()
+        os._exit(3)
+
+    signal.signal(signal.SIGTERM, lambda signum, _frame: (cleanup(), os._exit(128 + signum)))
+    watchdog = threading.Timer(args.timeout, on_deadline)
+    watchdog.daemon = True
+    watchdog.start()
+    status = 0
+    try:
+        relay.start(timeout=15)
+        call = run_call(args, relay)
+        rtt = call.get("rttMilliseconds", {})
+        result["call"] = {"rttP50Ms": rtt.get("p50"), "rttP90Ms": rtt.get("p90"), "markersFound": call["markersFound"],
+                          "markersSent": call["markersSent"]}
+        wav = relay_interop.make_wav(directory, relay_interop.tone_sequence())
+        stats, session, version = run_chromium(args, relay, wav)
+        pair = stats.get("candidatePair", {}).get("currentRoundTripTime")
+        inbound = stats.get("inbound", {})
+        if pair is None:
+            raise webrtc_peers.PeerError("Chromium's getStats has no nominated candidate pair RTT: %s" % stats)
+        hops = {hop["name"]: hop["latency"]["p50Ms"] for hop in (session.get("latency") or {}).get("hops", [])}
+        emitted = inbound.get("jitterBufferEmittedCount") or 0
+        result["chromium"] = {
+            "version": version, "candidatePairRttMs": round(pair * 1000, 3),
+            "jitterBufferDelayMs": round(1000 * inbound["jitterBufferDelay"] / emitted, 3) if emitted else None,
+            "hops": hops}
+        result["estimate"] = estimate(args.codec_path, round(pair * 1000, 3), hops)
+        if result["call"]["rttP50Ms"] is None:
+            raise webrtc_peers.PeerError("earshot call found no marker")
+        result["differenceMs"] = round(result["call"]["rttP50Ms"] - result["estimate"]["totalMs"], 3)
+    except Exception as e:  # noqa: BLE001 - reported to the test, which fails with the message
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+        result["relayLog"] = relay.log()
+        status = 1
+    finally:
+        finished.set()
+        watchdog.cancel()
+        cleanup()
+    print(json.dumps(result), flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    webrtc_peers.reexec_in_loopback_namespace([os.path.abspath(__file__)] + sys.argv[1:])
+    sys.exit(main())
