@@ -139,7 +139,7 @@ let package = Package(
             dependencies: [
                 "Earshot", "EarshotClient", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotSimulation",
                 "EarshotAudio", "EarshotModelProtocol", "EarshotReferenceModels", "EarshotModelBridge", "EarshotNIO",
-                "EarshotLatency", "EarshotCore", "EarshotBench", "EarshotImpairment",
+                "EarshotLatency", "EarshotCore", "EarshotBench", "EarshotImpairment", "CEarshotShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,4 +1,5 @@
 #include "CEarshotShims.h"
+#include <stdio.h>
 #include <openssl/ec.h>
 
 int earshot_opus_encoder_set_int(OpusEncoder *encoder, int request, int value) {
@@ -47,4 +48,8 @@ void earshot_bio_clear_retry_flags(BIO *bio) {
 }
 EVP_PKEY *earshot_generate_p256_key(void) {
     return EVP_EC_gen("P-256");
+}
+
+void earshot_line_buffer_stdout(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
 }

@@ -41,8 +41,10 @@ public final class RelayEngine: @unchecked Sendable {
     /// The exec: model processes this relay started; ended with the relay.
     public let modelProcesses = ModelProcesses()
     private var accepting = true
-    /// Queued datagrams that trigger a flush in the middle of a read batch.
+    /// Queued datagrams that trigger a flush in the middle of a read batch or a timer run.
     static let flushThreshold = 8
+    /// How long a queued datagram may wait for the rest of its batch before it is flushed on its own.
+    static let flushAge: Duration = .microseconds(250)
 
     public struct Counters: Sendable, Hashable, Codable {
         public var sessionsCreated = 0
@@ -344,9 +346,22 @@ public final class RelayEngine: @unchecked Sendable {
             guard let session = sessions[id] else { continue }
             session.handleTimeout(now: now)
             process(session, now: now)
+            flushIfWaiting()
         }
         flushSocket()
         armTimer()
+    }
+
+    /// Within a long read batch or timer run (many sessions due at once, each encoding a frame), what is queued
+    /// leaves once `flushThreshold` datagrams wait or the oldest has waited `flushAge`, rather than at the end:
+    /// sendmmsg still batches, and no frame waits behind a whole batch of other sessions' work.
+    private func flushIfWaiting() {
+        guard let socket, socket.pendingWrites > 0 else { return }
+        if socket.pendingWrites >= Self.flushThreshold {
+            flushSocket()
+        } else if let oldest = awaitingFlush.first?.oldestPendingEgress, Instant.now() - oldest >= Self.flushAge {
+            flushSocket()
+        }
     }
 
     /// Writes every queued datagram, then closes the `egress` hops of what was written.
@@ -387,9 +402,7 @@ extension RelayEngine: UDPDatagramReceiver {
         }
         session.peer.handle(datagram: datagram, from: source, now: now)
         process(session, now: now)
-        // Within a long read batch, what is queued leaves every `flushThreshold` datagrams rather than at the
-        // batch's end: sendmmsg still batches, and no echo waits behind a whole batch.
-        if let socket, socket.pendingWrites >= Self.flushThreshold { flushSocket() }
+        flushIfWaiting()
     }
 
     public func receiveBatchComplete(now: Instant) {

@@ -265,6 +265,8 @@ final class RelaySession {
 
     /// Datagrams queued since the last flush are waiting to be written.
     var hasPendingEgress: Bool { !pendingEgress.isEmpty }
+    /// When the oldest of them was ready.
+    var oldestPendingEgress: Instant? { pendingEgress.first?.ready }
 
     /// The socket wrote what was queued: closes the `egress` (and passthrough `transit`) hops.
     func socketWritten(at written: Instant) {

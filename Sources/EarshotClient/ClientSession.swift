@@ -287,6 +287,11 @@ public final class ClientSession: @unchecked Sendable {
         await socket.close()
     }
 
+    /// Packets sent so far and whether the session closed: the cheap part of `report()`.
+    public func counts() async -> (packetsSent: Int, closed: Bool) {
+        (try? await eventLoop.submit { [self] in (sent, closeReason != nil) }.get()) ?? (0, true)
+    }
+
     public func report() async -> Report {
         (try? await eventLoop.submit { [self] in
             Report(

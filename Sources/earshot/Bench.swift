@@ -1,4 +1,5 @@
 import ArgumentParser
+import CEarshotShims
 import Earshot
 import EarshotBench
 import EarshotClient
@@ -76,6 +77,8 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Progress lines go out as they are printed, also into a file or a pipe.
+        earshot_line_buffer_stdout()
         let spec = try impair.map { try ImpairmentSpec(parsing: $0) }
         let script = try CallScript(pcm: CallScript.tone(seconds: 10))
         let context = try DTLSContext(configuration: .init(certificate: DTLSCertificate(commonName: "earshot-bench")))
@@ -235,13 +238,15 @@ final class BenchCall: Sendable {
     let receiver: NIOLoopBound<CallReceiver>
     let ticker: NIOLoopBound<RepeatedTask>
 
-    struct Snapshot {
+    struct Snapshot: Sendable {
         var roundTrips: [Duration]
         var markersSent: Int
         var markersMissed: Int
         var packetsReceived: Int
         var concealed: Int
         var total: Int
+        var packetsSent: Int
+        var closed: Bool
     }
 
     init(index: Int, client: ClientSession, receiver: NIOLoopBound<CallReceiver>, ticker: NIOLoopBound<RepeatedTask>) {
@@ -280,13 +285,15 @@ final class BenchCall: Sendable {
 
     func snapshot() async -> Snapshot? {
         let receiver = self.receiver
+        let counts = await client.counts()
         return try? await client.eventLoop.submit {
             let r = receiver.value
             let statistics = r.jitterBuffer.statistics
             return Snapshot(
                 roundTrips: r.roundTrips.roundTrips, markersSent: r.roundTrips.sentCount,
                 markersMissed: r.roundTrips.missed + r.roundTrips.waiting, packetsReceived: r.packetsReceived,
-                concealed: statistics.concealedSamples, total: statistics.totalSamplesReceived)
+                concealed: statistics.concealedSamples, total: statistics.totalSamplesReceived,
+                packetsSent: counts.packetsSent, closed: counts.closed)
         }.get()
     }
 
@@ -353,9 +360,22 @@ struct BenchPhase {
         let all = await calls.all()
         result.failures = await calls.failures()
         result.connected = all.count
+        // Each session's figures, its client's report and the relay's view of it, all sessions in parallel.
+        let collected = await withTaskGroup(of: (BenchCall.Snapshot?, ClientSession.Report, SessionInfo?).self) { group in
+            for call in all {
+                group.addTask { [token] in
+                    let snapshot = await call.snapshot()
+                    let report = await call.client.report()
+                    let view = signaling == nil ? await Self.relayView(resource: call.client.resource, token: token) : nil
+                    return (snapshot, report, view)
+                }
+            }
+            return await group.reduce(into: [(BenchCall.Snapshot?, ClientSession.Report, SessionInfo?)]()) { $0.append($1) }
+        }
         var relayViews: [SessionInfo] = []
-        for call in all {
-            if let snapshot = await call.snapshot() {
+        var jitters: [Double] = []
+        for (snapshot, report, view) in collected {
+            if let snapshot {
                 result.roundTrips += snapshot.roundTrips
                 result.markersSent += snapshot.markersSent
                 result.markersMissed += snapshot.markersMissed
@@ -363,7 +383,6 @@ struct BenchPhase {
                 result.concealedSamples += snapshot.concealed
                 result.totalSamples += snapshot.total
             }
-            let report = await call.client.report()
             result.packetsSent += report.packetsSent
             result.impairedLost += report.impairedLost
             result.impairedDuplicated += report.impairedDuplicated
@@ -373,13 +392,8 @@ struct BenchPhase {
                 result.closedEarly += 1
                 result.closeReasons.append(reason)
             }
-            if signaling == nil, let view = await Self.relayView(resource: call.client.resource, token: token) {
-                relayViews.append(view)
-            }
-        }
-        let jitters = await withTaskGroup(of: Double.self) { group in
-            for call in all { group.addTask { await call.client.report().jitter } }
-            return await group.reduce(into: [Double]()) { $0.append($1) }
+            if let view { relayViews.append(view) }
+            jitters.append(report.jitter)
         }
         result.jitterMs = jitters.isEmpty ? nil : 1000 * jitters.reduce(0, +) / Double(jitters.count)
         await withTaskGroup(of: Void.self) { group in
@@ -460,16 +474,20 @@ actor Progress {
         var sent = 0
         var received = 0
         var closed = 0
+        // Every session's figures at once: each is read on its own loop, so the reads run in parallel.
+        let snapshots = await withTaskGroup(of: (Int, BenchCall.Snapshot?).self) { group in
+            for call in calls { group.addTask { (call.index, await call.snapshot()) } }
+            return await group.reduce(into: [Int: BenchCall.Snapshot]()) { $0[$1.0] = $1.1 }
+        }
         for call in calls {
-            guard let snapshot = await call.snapshot() else { continue }
+            guard let snapshot = snapshots[call.index] else { continue }
             let seen = seenRoundTrips[call.index] ?? 0
             fresh += snapshot.roundTrips.dropFirst(seen)
             seenRoundTrips[call.index] = snapshot.roundTrips.count
-            let report = await call.client.report()
-            if report.closeReason != nil { closed += 1 }
-            sent += report.packetsSent - (lastSent[call.index] ?? 0)
+            if snapshot.closed { closed += 1 }
+            sent += snapshot.packetsSent - (lastSent[call.index] ?? 0)
             received += snapshot.packetsReceived - (lastReceived[call.index] ?? 0)
-            lastSent[call.index] = report.packetsSent
+            lastSent[call.index] = snapshot.packetsSent
             lastReceived[call.index] = snapshot.packetsReceived
         }
         totalMarkers += fresh.count

@@ -8,24 +8,27 @@ Usage (root; inside a network namespace that has only `lo`, as relay_interop.py 
 
 What it does, in the namespace:
 1. Starts the relay (`earshot serve`, the built-in echo, the given codec path).
-2. `earshot call --json` for `--seconds`: the round trip found from audio markers in the returned audio (mouth to
-   the arrival of the returned packet), p50 over the markers.
-3. Headless Chromium calls the same relay (relay_interop.py's page, a tone sequence as fake microphone) and reads
-   getStats while the call runs: the nominated candidate pair's currentRoundTripTime (the network both ways, from
-   STUN consent checks), its inbound jitter-buffer delay (jitterBufferDelay / jitterBufferEmittedCount) and its
-   outbound codec. The relay's `GET /v1/sessions/{id}` for Chromium's session gives the per-hop p50s.
-4. Chromium's account of the same round trip, built only from those figures and the codec's framing:
+2. At the same time, so that both see the same machine:
+   - `earshot call --json` for `--seconds`: the round trip found from audio markers in the returned audio (mouth to
+     the arrival of the returned packet), p50 over the markers, and the relay's JSON for the call's session;
+   - headless Chromium calls the same relay (relay_interop.py's page, a tone sequence as fake microphone) and reads
+     getStats while its call runs: the nominated candidate pair's currentRoundTripTime (the network both ways, from
+     STUN consent checks) and its inbound jitter-buffer delay (jitterBufferDelay / jitterBufferEmittedCount). The
+     relay's `GET /v1/sessions/{id}` for Chromium's session gives that session's per-hop p50s.
+3. The account of the round trip from instruments other than the markers:
       20 ms of packetisation (the frame must fill before it is sent)
     + 6.5 ms Opus lookahead per encode (the client's; and the relay's when it transcodes)
-    + the candidate pair's round trip
-    + the relay's hops for that session (passthrough: `transit`; transcoding: ingress, jitterBuffer, decode,
-      toModel, pacer, encode, egress).
-   The browser's own jitter-buffer delay is reported beside it but not added: `earshot call`'s figure stops at the
-   arrival of the returned audio, before any playout buffer.
+    + Chromium's candidate-pair round trip (the network)
+    + the relay's per-hop p50s (passthrough: `transit`; transcoding: ingress, jitterBuffer, decode, toModel, pacer,
+      encode, egress), for the call's session: the relay's buffering is per session (the pacer's wait depends on
+      how that session's packets arrived), so the account uses the hops of the session whose markers it explains.
+   The same sum with Chromium's session's hops is reported beside it, and so is the browser's own jitter-buffer
+   delay, which is not added: `earshot call`'s figure stops at the arrival of the returned audio.
 
 The line: `{"event": "result", "error": null | "...", "codecPath", "call": {rttP50Ms, markersFound, markersSent},
 "chromium": {candidatePairRttMs, jitterBufferDelayMs, version, hops: {name: p50Ms}}, "estimate": {components...,
-totalMs}, "differenceMs"}`. The Swift test asserts |differenceMs| ≤ 5.
+totalMs} (with the call's session's hops), "chromiumSessionEstimate": {...} (with Chromium's), "differenceMs"}`. The
+Swift test asserts |differenceMs| ≤ 5.
 
 Every wait is bounded: past `--timeout` the driver kills its children and exits with status 3.
 """
@@ -49,17 +52,29 @@ OPUS_LOOKAHEAD_MS = 6.5
 TRANSCODING_HOPS = ["ingress", "jitterBuffer", "decode", "toModel", "pacer", "encode", "egress"]
 
 
-def run_call(args, relay):
-    """`earshot call --json` against the relay; returns its report."""
-    completed = subprocess.run(
+def start_call(args, relay, directory):
+    """Starts `earshot call --json` against the relay; `finish_call` waits for its report."""
+    out = open(os.path.join(directory, "call.json"), "wb")
+    err = open(os.path.join(directory, "call.err"), "wb")
+    process = subprocess.Popen(
         [os.path.abspath(args.earshot), "call", "--url", relay.url + "/v1/whip", "--duration", str(args.seconds),
          "--json"],
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=args.seconds + 30,
+        stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
         preexec_fn=webrtc_peers._die_with_parent)
-    if completed.returncode != 0:
-        raise webrtc_peers.PeerError("earshot call exited with %d: %s" % (completed.returncode,
-                                                                          completed.stderr.decode()[-2000:]))
-    return json.loads(completed.stdout.decode())
+    relay_interop.CHILD_GROUPS.append(process.pid)
+    out.close()
+    err.close()
+    return process
+
+
+def finish_call(args, process, directory):
+    status = process.wait(timeout=args.seconds + 30)
+    with open(os.path.join(directory, "call.err"), "rb") as f:
+        err = f.read().decode("utf-8", "replace")
+    if status != 0:
+        raise webrtc_peers.PeerError("earshot call exited with %d: %s" % (status, err[-2000:]))
+    with open(os.path.join(directory, "call.json"), "rb") as f:
+        return json.loads(f.read().decode())
 
 
 def run_chromium(args, relay, wav):
@@ -127,12 +142,16 @@ def main():
     status = 0
     try:
         relay.start(timeout=15)
-        call = run_call(args, relay)
+        wav = relay_interop.make_wav(directory, relay_interop.tone_sequence())
+        calling = start_call(args, relay, directory)
+        stats, session, version = run_chromium(args, relay, wav)
+        call = finish_call(args, calling, directory)
         rtt = call.get("rttMilliseconds", {})
         result["call"] = {"rttP50Ms": rtt.get("p50"), "rttP90Ms": rtt.get("p90"), "markersFound": call["markersFound"],
                           "markersSent": call["markersSent"]}
-        wav = relay_interop.make_wav(directory, relay_interop.tone_sequence())
-        stats, session, version = run_chromium(args, relay, wav)
+        call_hops = {hop["name"]: hop["latency"]["p50Ms"]
+                     for hop in ((call.get("relay") or {}).get("latency") or {}).get("hops", [])}
+        result["call"]["hops"] = call_hops
         pair = stats.get("candidatePair", {}).get("currentRoundTripTime")
         inbound = stats.get("inbound", {})
         if pair is None:
@@ -143,7 +162,8 @@ def main():
             "version": version, "candidatePairRttMs": round(pair * 1000, 3),
             "jitterBufferDelayMs": round(1000 * inbound["jitterBufferDelay"] / emitted, 3) if emitted else None,
             "hops": hops}
-        result["estimate"] = estimate(args.codec_path, round(pair * 1000, 3), hops)
+        result["estimate"] = estimate(args.codec_path, round(pair * 1000, 3), call_hops)
+        result["chromiumSessionEstimate"] = estimate(args.codec_path, round(pair * 1000, 3), hops)
         if result["call"]["rttP50Ms"] is None:
             raise webrtc_peers.PeerError("earshot call found no marker")
         result["differenceMs"] = round(result["call"]["rttP50Ms"] - result["estimate"]["totalMs"], 3)

@@ -30,4 +30,8 @@ EVP_PKEY *earshot_generate_p256_key(void);
 void earshot_virtual_clock_enter(long long microseconds);
 void earshot_virtual_clock_exit(void);
 
+// Makes standard output line-buffered, so progress lines reach a file or a pipe as they are printed (Swift 6
+// cannot touch the `stdout` global under strict concurrency).
+void earshot_line_buffer_stdout(void);
+
 #endif
