@@ -280,7 +280,8 @@ async function statsSnapshot() {
                          roundTripTimeMeasurements: r.roundTripTimeMeasurements, packetsLost: r.packetsLost,
                          fractionLost: r.fractionLost};
     } else if (r.type === "candidate-pair" && r.nominated) {
-      s.candidatePair = {state: r.state, currentRoundTripTime: r.currentRoundTripTime};
+      s.candidatePair = {state: r.state, currentRoundTripTime: r.currentRoundTripTime,
+                         totalRoundTripTime: r.totalRoundTripTime, responsesReceived: r.responsesReceived};
     }
   });
   const inboundCodec = s.inbound.codecId ? report.get(s.inbound.codecId) : null;
