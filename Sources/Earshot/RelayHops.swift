@@ -19,6 +19,9 @@ public enum RelayHop: String, CaseIterable, Sendable, Codable {
     case toModel
     /// An echoing protocol model: input frame sent → the same frame back (transport both ways and the model).
     case modelTurnaround
+    /// A protocol model with the server VAD: `speech_stopped` sent → the first audio of its next response (the
+    /// model's time to first audio, transport both ways included).
+    case modelResponse
     /// Model audio into the downlink pacer → its frame's due time: the pacer's start delay and any backlog
     /// (buffering by design).
     case pacer
@@ -37,6 +40,7 @@ public enum RelayHop: String, CaseIterable, Sendable, Codable {
         case .decode: "jitter buffer work per frame (Opus decode, concealment, stretching)"
         case .toModel: "out of the buffer → handed to the model (framing, transport write)"
         case .modelTurnaround: "sent to an echoing model → the same audio back"
+        case .modelResponse: "speech_stopped sent → first audio of the model's response"
         case .pacer: "model audio queued → frame due (pacer start delay, backlog)"
         case .encode: "pacer work per frame (re-framing, Opus encode)"
         case .egress: "frame ready → written to the socket (SRTP protect, send)"
@@ -47,7 +51,7 @@ public enum RelayHop: String, CaseIterable, Sendable, Codable {
     /// Relay processing (counted in relay-added latency), as opposed to buffering by design or the model.
     public var isRelayProcessing: Bool {
         switch self {
-        case .jitterBuffer, .pacer, .modelTurnaround: false
+        case .jitterBuffer, .pacer, .modelTurnaround, .modelResponse: false
         case .ingress, .decode, .toModel, .encode, .egress, .transit: true
         }
     }

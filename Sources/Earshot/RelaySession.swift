@@ -117,6 +117,7 @@ final class RelaySession {
         peer.audioHandler = { [unowned self] packet in self.receive(packet) }
         bridge?.uplinkStatistics = { [unowned self] in self.uplinkStatistics() }
         bridge?.turnaroundObserver = { [unowned self] turnaround in self.hops.record(.modelTurnaround, turnaround) }
+        bridge?.responseObserver = { [unowned self] response in self.hops.record(.modelResponse, response) }
     }
 
     /// Starts the model's side: the built-in model, or the transport (dial or start the process). `activity` is
@@ -143,6 +144,7 @@ final class RelaySession {
         peer.audioHandler = nil
         bridge?.uplinkStatistics = nil
         bridge?.turnaroundObserver = nil
+        bridge?.responseObserver = nil
         if let bridge, bridge.state != .ended {
             bridge.stop(reason: stopReason, now: now)
         }
@@ -490,7 +492,8 @@ public struct SessionInfo: Codable, Sendable, Hashable {
     }
 
     public struct HopLatency: Codable, Sendable, Hashable {
-        /// A `RelayHop` name: ingress, jitterBuffer, decode, toModel, modelTurnaround, pacer, encode, egress, transit.
+        /// A `RelayHop` name: ingress, jitterBuffer, decode, toModel, modelTurnaround, modelResponse, pacer, encode,
+        /// egress, transit.
         public var name: String
         public var span: String
         /// Relay processing (counted in relay-added latency) rather than buffering by design or the model.

@@ -161,6 +161,11 @@ public final class ModelBridge {
     public static let turnaroundSamplesKept = 4096
     /// Called with each turnaround as it is measured (the relay's `modelTurnaround` hop).
     public var turnaroundObserver: ((Duration) -> Void)?
+    /// Called with the model's response time: from a `speech_stopped` to the first audio of the next response
+    /// (the relay's `modelResponse` hop).
+    public var responseObserver: ((Duration) -> Void)?
+    /// When the latest `speech_stopped` went into the queue for the model, until a response's first audio.
+    private var speechStoppedAt: Instant?
 
     /// Starts the session: `session.start` is the first message out.
     public init(configuration: Configuration, now: Instant) {
@@ -257,6 +262,7 @@ public final class ModelBridge {
             enqueueControl(.speechStarted(audioStartMs: Int(ms.rounded())), now: now)
         case .speechStopped(let ms):
             counters.speechStoppedSent += 1
+            speechStoppedAt = now
             enqueueControl(.speechStopped(audioEndMs: Int(ms.rounded())), now: now)
         }
     }
@@ -460,6 +466,11 @@ public final class ModelBridge {
         let id = audio.header.responseID
         if id != openResponse {
             openResponse = id
+            if id != 0, !recentResponses.contains(id), let stopped = speechStoppedAt {
+                // A new response after the caller stopped speaking: the model's time to first audio.
+                speechStoppedAt = nil
+                responseObserver?(now - stopped)
+            }
             if id != 0, !recentResponses.contains(id) {
                 recentResponses.append(id)
                 if recentResponses.count > Self.recentResponsesKept { recentResponses.removeFirst() }

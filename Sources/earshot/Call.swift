@@ -1,4 +1,5 @@
 import ArgumentParser
+import Earshot
 import EarshotClient
 import EarshotCore
 import EarshotCrypto
@@ -164,7 +165,19 @@ struct CallSummary: Encodable {
         Swift.print("round trip (audio markers): p50 \(ms(rttMilliseconds.p50))  p90 \(ms(rttMilliseconds.p90))  p99 \(ms(rttMilliseconds.p99))  max \(ms(rttMilliseconds.max)) ms")
         Swift.print("packets: \(packetsSent) sent, \(packetsReceived) received; concealed \(concealedSamples) of \(totalSamplesReceived) samples")
         Swift.print("RTCP round trip (network only): \(ms(rtcpRoundTripMilliseconds)) ms")
-        if relay != nil { Swift.print("the relay's view of this session: earshot call --json (key \"relay\")") }
+        guard let relay else { return }
+        if let view = try? JSONDecoder().decode(SessionInfo.self, from: Data(relay.utf8)),
+            let hops = view.latency?.hops, !hops.isEmpty
+        {
+            Swift.print("the relay's hops for this session (p50 / p99 ms; * buffering by design or the model):")
+            for hop in hops {
+                Swift.print(
+                    "  " + (hop.name + (hop.relayProcessing ? "" : " *")).padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + "\(ms(hop.latency.p50Ms)) / \(ms(hop.latency.p99Ms))  (n=\(hop.latency.count))")
+            }
+            if let rtt = view.roundTripTime { Swift.print(String(format: "  relay's RTCP round trip %.2f ms", rtt * 1000)) }
+        }
+        Swift.print("the relay's whole view of this session: earshot call --json (key \"relay\")")
     }
 }
 

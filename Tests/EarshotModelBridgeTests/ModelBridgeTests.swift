@@ -298,6 +298,33 @@ struct ModelBridgeTests {
         #expect(harness.controls() == [.speechStarted(audioStartMs: 1234), .speechStopped(audioEndMs: 2346)])
     }
 
+    @Test("the model's response time: speech_stopped to the first audio of the next response, once per turn")
+    func responseTime() throws {
+        let harness = BridgeHarness()
+        _ = harness.drain()
+        harness.ready()
+        var observed: [Duration] = []
+        harness.bridge.responseObserver = { observed.append($0) }
+        // Audio of no response (id 0) and audio before any speech_stopped are not answers to a turn.
+        harness.output(samples: 480, response: 0, sequence: 0)
+        harness.output(samples: 480, response: 3, sequence: 1)
+        harness.bridge.pushVoiceActivity(.speechStopped(audioEndMs: 1000), now: harness.now)
+        harness.now += .milliseconds(340)
+        // More of the response that was already playing is not a new answer.
+        harness.output(samples: 480, response: 3, sequence: 2)
+        harness.now += .milliseconds(10)
+        harness.output(samples: 480, response: 4, sequence: 3)
+        harness.now += .milliseconds(20)
+        harness.output(samples: 480, response: 4, sequence: 4)
+        harness.output(samples: 480, response: 5, sequence: 5)
+        #expect(observed == [.milliseconds(350)])
+        // The next turn is timed from its own speech_stopped.
+        harness.bridge.pushVoiceActivity(.speechStopped(audioEndMs: 3000), now: harness.now)
+        harness.now += .milliseconds(125)
+        harness.output(samples: 480, response: 6, sequence: 6)
+        #expect(observed == [.milliseconds(350), .milliseconds(125)])
+    }
+
     @Test("response.done of a response that had no audio is played at once with 0 ms")
     func emptyResponse() throws {
         let harness = BridgeHarness()

@@ -80,6 +80,12 @@ struct ModelRelayTests {
             #expect(bridge.statsSent >= 3)
             let downlink = try #require(info?.downlink)
             #expect(downlink.responsesTruncated >= 1 && downlink.responsesFinished >= 1)
+            // The relay times the parrot's answers from each speech_stopped to the first audio of the answer: the
+            // parrot answers at once, so only the transport (and, for Python, the interpreter) is in it.
+            let response = try #require(info?.latency?.hops.first { $0.name == "modelResponse" }?.latency)
+            #expect(response.count >= 1)
+            let slowest: Double = response.maxMs ?? .infinity
+            #expect(slowest < 250, "\(response)")
             let report = await client.report()
             #expect(report.packetsReceived >= 50, "the parrot's answers reach the client")
             await client.stop()
