@@ -53,8 +53,11 @@ struct BenchPartsTests {
         let (roundTrips, sent, report, echoed) = try await Self.call(codecPath: codecPath, impairment: nil, seconds: 4)
         #expect(sent >= 4)
         #expect(roundTrips.count >= sent - 1, "\(roundTrips.count) of \(sent)")
-        #expect(report.packetsReceived >= report.packetsSent - 3)
-        #expect(echoed >= report.packetsSent - 3)
+        // Read while media flows: what is in flight is not back yet. On a loaded machine a stalled loop sends the
+        // packets it owes in one burst on waking (475 sent, 470 back was seen with the whole suite running).
+        let inFlight = 3 + report.packetsSent / 50
+        #expect(report.packetsReceived >= report.packetsSent - inFlight, "\(report.packetsReceived) of \(report.packetsSent)")
+        #expect(echoed >= report.packetsSent - inFlight, "\(echoed) of \(report.packetsSent)")
         // 20 ms of packetization plus one (passthrough) or two (transcode) encoder lookaheads of 6.5 ms.
         let floor: Duration = codecPath == .passthrough ? .milliseconds(26) : .milliseconds(32)
         // Above by at most the pairing window: on a loaded machine (the whole suite beside it) one round trip of
