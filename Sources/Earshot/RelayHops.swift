@@ -89,5 +89,19 @@ struct SessionHops {
 }
 
 extension RelayHop {
-    var index: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    /// The hop's place in `allCases` (the histogram arrays' index), without a search on the packet path.
+    var index: Int {
+        switch self {
+        case .ingress: 0
+        case .jitterBuffer: 1
+        case .decode: 2
+        case .toModel: 3
+        case .modelTurnaround: 4
+        case .modelResponse: 5
+        case .pacer: 6
+        case .encode: 7
+        case .egress: 8
+        case .transit: 9
+        }
+    }
 }

@@ -142,17 +142,20 @@ final class ProcessGauges {
     }
 }
 
-/// The relay process's own CPU time, memory and file descriptors from /proc/self (Linux), under the names the
-/// Prometheus client libraries use (`process_cpu_seconds_total`, `process_resident_memory_bytes`, …).
-struct ProcessFigures {
-    var cpuSeconds: Double
-    var residentBytes: Double
-    var virtualBytes: Double
-    var openFileDescriptors: Int
-    var startTimeSeconds: Double
+/// A process's CPU time, memory and file descriptors from /proc (Linux): the relay's own (`process_cpu_seconds_total`,
+/// `process_resident_memory_bytes`, … as the Prometheus client libraries name them), or a local relay's for
+/// `earshot bench`.
+public struct ProcessFigures: Sendable {
+    public var cpuSeconds: Double
+    public var residentBytes: Double
+    public var virtualBytes: Double
+    public var openFileDescriptors: Int
+    public var startTimeSeconds: Double
 
-    static func read() -> ProcessFigures? {
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+    /// The figures of process `pid`, or of this process; nil when /proc does not have them.
+    public static func read(pid: Int32? = nil) -> ProcessFigures? {
+        let directory = pid.map { "/proc/\($0)" } ?? "/proc/self"
+        guard let stat = try? String(contentsOfFile: "\(directory)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return nil }
         // Fields after the command name, from `state` (field 3 in proc(5)) on.
@@ -162,7 +165,7 @@ struct ProcessFigures {
         guard fields.count > 21, let user = Double(fields[11]), let system = Double(fields[12]),
             let start = Double(fields[19]), let virtual = Double(fields[20]), let resident = Double(fields[21])
         else { return nil }
-        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/fd").count) ?? 0
         return ProcessFigures(
             cpuSeconds: (user + system) / ticks, residentBytes: resident * pageSize, virtualBytes: virtual,
             openFileDescriptors: descriptors, startTimeSeconds: Self.bootTime() + start / ticks)

@@ -1,3 +1,4 @@
+import Earshot
 import Foundation
 
 struct BenchError: Error, CustomStringConvertible {
@@ -33,46 +34,27 @@ struct ProcessSample {
     var rssMiB: Double
 }
 
-/// Reads a local process's CPU time and resident memory from /proc.
+/// Samples a local process's CPU and resident memory (`ProcessFigures`) and turns CPU time into a percentage.
 final class ProcessSampler: @unchecked Sendable {
     let pid: Int32
     private var last: (cpu: Double, wall: Date)?
     private let start: Date
-    private let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     init(pid: Int32, start: Date = Date()) {
         self.pid = pid
         self.start = start
     }
 
-    func reset() { last = cpuSeconds().map { ($0, Date()) } }
-
-    func cpuSeconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command name: state(0) ... utime is field 14 overall → index 11 here, stime index 12.
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / ticks
-    }
-
-    func rssMiB() -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let parts = line.split(separator: " ")
-            if parts.count >= 2, let kb = Double(parts[1]) { return kb / 1024 }
-        }
-        return nil
-    }
+    func reset() { last = ProcessFigures.read(pid: pid).map { ($0.cpuSeconds, Date()) } }
 
     /// CPU percent since the previous sample (100 = one core), and the resident memory now.
     func sample() -> ProcessSample? {
-        guard let cpu = cpuSeconds(), let rss = rssMiB() else { return nil }
+        guard let figures = ProcessFigures.read(pid: pid) else { return nil }
         let now = Date()
-        defer { last = (cpu, now) }
+        let rss = figures.residentBytes / 1_048_576
+        defer { last = (figures.cpuSeconds, now) }
         guard let last else { return ProcessSample(atSeconds: now.timeIntervalSince(start), cpuPercent: 0, rssMiB: rss) }
-        let percent = 100 * (cpu - last.cpu) / max(0.001, now.timeIntervalSince(last.wall))
+        let percent = 100 * (figures.cpuSeconds - last.cpu) / max(0.001, now.timeIntervalSince(last.wall))
         return ProcessSample(atSeconds: now.timeIntervalSince(start), cpuPercent: percent, rssMiB: rss)
     }
 }

@@ -37,12 +37,9 @@ Every wait is bounded: past `--timeout` the driver kills its children and exits 
 import argparse
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import relay_interop  # noqa: E402
@@ -117,32 +114,8 @@ def main():
     relay = relay_interop.Relay(os.path.abspath(args.earshot), directory,
                                 extra_args=["--codec-path", args.codec_path])
     result = {"event": "result", "error": None, "codecPath": args.codec_path}
-    finished = threading.Event()
 
-    def cleanup():
-        for group in relay_interop.CHILD_GROUPS:
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        relay.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-    def on_deadline():
-        if finished.is_set():
-            return
-        result["error"] = "driver timeout after %.0f s" % args.timeout
-        result["relayLog"] = relay.log()
-        print(json.dumps(result), flush=True)
-        cleanup()
-        os._exit(3)
-
-    signal.signal(signal.SIGTERM, lambda signum, _frame: (cleanup(), os._exit(128 + signum)))
-    watchdog = threading.Timer(args.timeout, on_deadline)
-    watchdog.daemon = True
-    watchdog.start()
-    status = 0
-    try:
+    def body():
         relay.start(timeout=15)
         wav = relay_interop.make_wav(directory, relay_interop.tone_sequence())
         calling = start_call(args, relay, directory)
@@ -181,16 +154,8 @@ def main():
         if result["call"]["rttP50Ms"] is None:
             raise webrtc_peers.PeerError("earshot call found no marker")
         result["differenceMs"] = round(result["call"]["rttP50Ms"] - result["estimate"]["totalMs"], 3)
-    except Exception as e:  # noqa: BLE001 - reported to the test, which fails with the message
-        result["error"] = "%s: %s" % (type(e).__name__, e)
-        result["relayLog"] = relay.log()
-        status = 1
-    finally:
-        finished.set()
-        watchdog.cancel()
-        cleanup()
-    print(json.dumps(result), flush=True)
-    return status
+
+    return relay_interop.run_bounded(relay, directory, result, args.timeout, body)
 
 
 if __name__ == "__main__":

@@ -799,6 +799,62 @@ def run_gstreamer(args, relay, sequence, result):
         peer.close()
 
 
+
+def run_bounded(relay, directory, result, timeout, body):
+    """Runs `body` (which fills `result`) with the drivers' guarantees, and returns the exit status.
+
+    On every way out the browsers' and other children's process groups (CHILD_GROUPS) get SIGKILL, the relay is
+    stopped and `directory` removed. An exception in `body` becomes `result["error"]` (status 1). Past `timeout`
+    seconds the result so far is printed with the reason and the driver exits with status 3; SIGTERM and SIGINT
+    clean up and exit at once. Otherwise the result is printed as one JSON line, with the relay's log tail (and
+    `timings.end` when the result has timings).
+    """
+    finished = threading.Event()
+
+    def cleanup():
+        for group in CHILD_GROUPS:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        relay.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def on_deadline():
+        if finished.is_set():
+            return
+        result["error"] = "driver timeout after %.0f s" % timeout
+        result["relayLog"] = relay.log()
+        print(json.dumps(result), flush=True)
+        cleanup()
+        os._exit(3)
+
+    def on_signal(signum, _frame):
+        cleanup()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    watchdog = threading.Timer(timeout, on_deadline)
+    watchdog.daemon = True
+    watchdog.start()
+    status = 0
+    try:
+        body()
+    except Exception as e:  # noqa: BLE001 - reported to the test, which fails with the message
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+        status = 1
+    finally:
+        finished.set()
+        watchdog.cancel()
+        relay.stop()
+        if "timings" in result:
+            result["timings"]["end"] = elapsed()
+        result["relayLog"] = relay.log()
+        print(json.dumps(result), flush=True)
+        cleanup()
+    return status
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--earshot", required=True, help="path of the earshot executable")
@@ -814,37 +870,8 @@ def main():
     sequence = tone_sequence()
     result = {"event": "result", "peer": args.peer, "version": "", "error": None, "timings": {},
               "tones": {"sequence": sequence, "segmentMs": SEGMENT_SECONDS * 1000}}
-    finished = threading.Event()
 
-    def cleanup():
-        for group in CHILD_GROUPS:
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        relay.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-    def on_deadline():
-        if finished.is_set():
-            return
-        result["error"] = "driver timeout after %.0f s" % args.timeout
-        result["relayLog"] = relay.log()
-        print(json.dumps(result), flush=True)
-        cleanup()
-        os._exit(3)
-
-    def on_signal(signum, _frame):
-        cleanup()
-        os._exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    watchdog = threading.Timer(args.timeout, on_deadline)
-    watchdog.daemon = True
-    watchdog.start()
-    status = 0
-    try:
+    def body():
         relay.start(timeout=15)
         result["timings"]["relayUp"] = elapsed()
         if args.peer == "chromium":
@@ -852,18 +879,8 @@ def main():
             run_chromium(args, relay, wav, result)
         else:
             run_gstreamer(args, relay, sequence, result)
-    except Exception as e:  # noqa: BLE001 - reported to the test, which fails with the message
-        result["error"] = "%s: %s" % (type(e).__name__, e)
-        status = 1
-    finally:
-        finished.set()
-        watchdog.cancel()
-        relay.stop()
-        result["timings"]["end"] = elapsed()
-        result["relayLog"] = relay.log()
-        print(json.dumps(result), flush=True)
-        cleanup()
-    return status
+
+    return run_bounded(relay, directory, result, args.timeout, body)
 
 
 if __name__ == "__main__":
