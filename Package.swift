@@ -113,6 +113,7 @@ let package = Package(
                 "EarshotNIO", "EarshotCore", "EarshotWire", "EarshotCrypto", "EarshotOpus", "EarshotAudio",
                 "EarshotModelProtocol", "EarshotModelBridge", "EarshotReferenceModels", "EarshotLatency",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

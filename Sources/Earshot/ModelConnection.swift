@@ -1,14 +1,14 @@
 public import EarshotModelBridge
 import EarshotModelProtocol
 public import EarshotNIO
-import EarshotReferenceModels
 public import EarshotWire
 public import Logging
 public import NIOCore
 
-/// One session's model: the bridge (the protocol's state, sans-IO) and what carries its messages, a built-in model
-/// in this process or a transport. It moves messages between the two (`pump`), delivers what the transport reads
-/// to the bridge, and closes the transport when the bridge ends. Confined to the event loop it was made on.
+/// One session's model: the bridge (the protocol's state, sans-IO) and what carries its messages: an in-process
+/// model's session, a transport of its own (WebSocket, a process), or the sidecar's shared stdin/stdout. It moves
+/// messages between the two (`pump`), delivers what the model sends to the bridge, and closes the link when the
+/// bridge ends. Confined to the event loop it was made on.
 public final class ModelConnection {
     public let bridge: ModelBridge
     public let model: ModelChoice
@@ -16,20 +16,42 @@ public final class ModelConnection {
     private var lastTransportStatistics: ModelTransport.Statistics?
 
     enum Link {
-        case inProcess(any ReferenceModel)
+        case inProcess(InProcessLink)
         case transport(ModelTransport)
     }
 
     /// Bytes written to a transport and not yet taken by the model before the bridge holds messages back (its
     /// own input queue is bounded in audio time; this only keeps the socket or pipe from holding much more).
     public static let pendingLimit = 64 * 1024
+    /// Messages queued for an in-process model and not yet read before the bridge holds messages back.
+    public static let inProcessQueueLimit = 64
 
-    /// Starts the model's side: the built-in model, or the transport (dial the server or start the process).
-    /// `activity` is called on the loop after the bridge took something from the transport, so the owner runs
-    /// the session (frames to send, an end to act on). `model` must not be `.echo` (it has no protocol side).
+    /// What a connection may need besides the model: where in-process models run, the sidecar's pipes, the exec:
+    /// processes' registry, the trusted roots for `wss://`.
+    public struct Resources {
+        public var inProcessRunner: InProcessModelRunner?
+        public var stdio: StdioMultiplexer?
+        public var processes: ModelProcesses?
+        public var trustRootsFile: String?
+
+        public init(
+            inProcessRunner: InProcessModelRunner? = nil, stdio: StdioMultiplexer? = nil,
+            processes: ModelProcesses? = nil, trustRootsFile: String? = nil
+        ) {
+            self.inProcessRunner = inProcessRunner
+            self.stdio = stdio
+            self.processes = processes
+            self.trustRootsFile = trustRootsFile
+        }
+    }
+
+    /// Starts the model's side: the in-process model's session, the transport (dial the server or start the
+    /// process) or the session on the sidecar's pipes. `activity` is called on the loop after the bridge took
+    /// something from the model, so the owner runs the session (frames to send, an end to act on). `model` must
+    /// not be `.echo` (it has no protocol side).
     public init(
-        model: ModelChoice, bridge: ModelBridge, eventLoop: any EventLoop, logger: Logger,
-        processes: ModelProcesses? = nil, trustRootsFile: String? = nil, activity: @escaping (Instant) -> Void
+        model: ModelChoice, bridge: ModelBridge, sessionID: String, eventLoop: any EventLoop, logger: Logger,
+        resources: Resources, activity: @escaping (Instant) -> Void
     ) {
         precondition(model.usesProtocol, "the built-in echo has no model connection")
         self.model = model
@@ -49,34 +71,57 @@ public final class ModelConnection {
         switch model {
         case .echo:
             link = nil
-        case .builtIn(let name):
-            link = .inProcess(name.makeModel())
+        case .inProcess(let handle):
+            guard let runner = resources.inProcessRunner else {
+                bridge.transportEnded("in-process models run only inside a RelayService", now: .now())
+                link = nil
+                return
+            }
+            let deliverer = InProcessDeliverer()
+            deliverer.receive = { [weak bridge] message in
+                guard let bridge else { return }
+                let now = Instant.now()
+                bridge.receive(message, now: now)
+                activity(now)
+            }
+            let wake = NIOLoopBound(activity, eventLoop: eventLoop)
+            let queue = InProcessInputQueue(limit: Self.inProcessQueueLimit) {
+                eventLoop.execute { wake.value(.now()) }
+            }
+            link = .inProcess(InProcessLink(queue: queue, deliverer: deliverer))
+            runner.start(InProcessModelRunner.Job(
+                model: handle.model, queue: queue, eventLoop: eventLoop,
+                deliverer: NIOLoopBound(deliverer, eventLoop: eventLoop), logger: logger))
         case .webSocket(let address):
             let transport = ModelTransport.connect(
-                to: address, eventLoop: eventLoop, trustRootsFile: trustRootsFile, onEvent: onEvent)
+                to: address, eventLoop: eventLoop, trustRootsFile: resources.trustRootsFile, onEvent: onEvent)
             transport.pendingLimit = Self.pendingLimit
             link = .transport(transport)
         case .exec(let command):
             let transport = ModelTransport.launch(
-                command: command, eventLoop: eventLoop, logger: logger, processes: processes, onEvent: onEvent)
+                command: command, eventLoop: eventLoop, logger: logger, processes: resources.processes,
+                onEvent: onEvent)
+            transport.pendingLimit = Self.pendingLimit
+            link = .transport(transport)
+        case .stdio:
+            guard let stdio = resources.stdio else {
+                bridge.transportEnded("--model stdio needs the sidecar's pipes (earshot serve --model stdio)", now: .now())
+                link = nil
+                return
+            }
+            let transport = stdio.transport(sessionID: sessionID, onEvent: onEvent)
             transport.pendingLimit = Self.pendingLimit
             link = .transport(transport)
         }
     }
 
-    /// Moves messages between the bridge and the model: all of them to a built-in model (and its answers back),
-    /// to a transport while it has room for the next one.
+    /// Moves messages from the bridge to the model while the link has room for the next one.
     public func pump(now: Instant) {
         guard let link else { return }
         switch link {
-        case .inProcess(let model):
-            var answers: [ModelMessage] = []
-            // A built-in model answers at once; the rounds are bounded in case messages keep answering each other.
-            for _ in 0..<8 {
-                guard bridge.hasOutbound else { break }
-                while let message = bridge.pollOutbound(now: now) { model.receive(message, into: &answers) }
-                for answer in answers { bridge.receive(answer, now: now) }
-                answers.removeAll(keepingCapacity: true)
+        case .inProcess(let inProcess):
+            while bridge.hasOutbound, inProcess.queue.hasRoom(), let message = bridge.pollOutbound(now: now) {
+                inProcess.queue.push(message)
             }
         case .transport(let transport):
             while transport.isOpen, let next = bridge.nextOutbound {
@@ -94,9 +139,16 @@ public final class ModelConnection {
     /// Sends what the bridge still has (its `stop`), then closes the transport.
     public func close(now: Instant) {
         pump(now: now)
-        if case .transport(let transport) = link {
+        switch link {
+        case .transport(let transport):
             transport.close()
             lastTransportStatistics = transport.statistics
+        case .inProcess(let inProcess):
+            // The last messages (the `stop`) go past the queue's limit: they are few, and the model must see them.
+            while let message = bridge.pollOutbound(now: now) { inProcess.queue.push(message) }
+            inProcess.close()
+        case nil:
+            break
         }
         link = nil
     }
@@ -105,6 +157,17 @@ public final class ModelConnection {
     public var transportStatistics: ModelTransport.Statistics? {
         if case .transport(let transport) = link { return transport.statistics }
         return lastTransportStatistics
+    }
+}
+
+/// The relay's end of an in-process model's session: the queue the model reads, and what takes its messages.
+struct InProcessLink {
+    let queue: InProcessInputQueue
+    let deliverer: InProcessDeliverer
+
+    func close() {
+        deliverer.receive = nil
+        queue.finish()
     }
 }
 

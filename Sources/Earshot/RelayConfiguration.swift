@@ -1,11 +1,15 @@
 public import EarshotAudio
 public import EarshotWire
+public import Logging
 
-/// Everything that configures a relay. The CLI, environment and config file all fill in this one value.
+/// Everything that configures a relay. The CLI, environment and config file all fill in this one value
+/// (``RelaySettings`` reads them, with flags over environment over file over these defaults).
 public struct RelayConfiguration: Sendable, Hashable {
     /// HTTP listener for WHIP, the session API, metrics and the demo page.
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 8080
+    /// Whether to serve HTTP at all: a host with its own signaling can turn it off and use `RelayService.offer`.
+    public var serveHTTP = true
     /// The one UDP socket for all media. Port 0 picks a free port.
     public var udpHost: String = "127.0.0.1"
     public var udpPort: Int = 50000
@@ -38,6 +42,8 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var modelStallTimeout: Duration = .seconds(10)
     /// The server VAD's settings (transcoding path), also announced to protocol models in `session.start`.
     public var voiceActivity = VoiceActivityDetector.Configuration()
+    /// The level of the relay's logger.
+    public var logLevel: Logger.Level = .info
 
     public init() {}
 }

@@ -40,6 +40,10 @@ public final class RelayEngine: @unchecked Sendable {
     private var awaitingFlush: [RelaySession] = []
     /// The exec: model processes this relay started; ended with the relay.
     public let modelProcesses = ModelProcesses()
+    /// Where in-process models' sessions run (set by the service before it accepts offers).
+    var inProcessRunner: InProcessModelRunner?
+    /// The sidecar's pipes, with `--model stdio` (set by the service before it accepts offers).
+    var stdio: StdioMultiplexer?
     private var accepting = true
     /// Queued datagrams that trigger a flush in the middle of a read batch or a timer run.
     static let flushThreshold = 8
@@ -97,7 +101,8 @@ public final class RelayEngine: @unchecked Sendable {
         }
         let result = try? await eventLoop.submit { () -> Result<(String, String), WHIPError> in
             do throws(WHIPError) {
-                return .success(try self.createSession(offerText: sdp, model: choice, userAgent: userAgent))
+                return .success(try self.createSession(
+                    offerText: sdp, model: choice, modelName: model, userAgent: userAgent))
             } catch {
                 return .failure(error)
             }
@@ -141,7 +146,8 @@ public final class RelayEngine: @unchecked Sendable {
         }.get()
     }
 
-    private func createSession(offerText: String, model: ModelChoice, userAgent: String?) throws(WHIPError)
+    private func createSession(offerText: String, model: ModelChoice, modelName: String?, userAgent: String?)
+        throws(WHIPError)
         -> (String, String)
     {
         eventLoop.preconditionInEventLoop()
@@ -205,14 +211,17 @@ public final class RelayEngine: @unchecked Sendable {
                 model: model, modelSettings: .init(
                     voiceActivity: configuration.voiceActivity, readyTimeout: configuration.modelReadyTimeout,
                     stallTimeout: configuration.modelStallTimeout, userAgent: userAgent,
-                    trustRootsFile: configuration.modelTrustRootsFile),
+                    trustRootsFile: configuration.modelTrustRootsFile, modelName: modelName),
                 metrics: metrics, logger: logger)
         } catch {
             throw .internalError("audio pipeline: \(error)")
         }
         sessions[id] = session
         byUfrag[local.ufrag] = id
-        session.startModel(eventLoop: eventLoop, processes: modelProcesses) { [unowned self] session, now in self.modelActivity(session, now: now) }
+        session.startModel(
+            eventLoop: eventLoop,
+            resources: .init(inProcessRunner: inProcessRunner, stdio: stdio, processes: modelProcesses)
+        ) { [unowned self] session, now in self.modelActivity(session, now: now) }
         counters.sessionsCreated += 1
         deadlines.set(id, deadline: session.nextDeadline)
         armTimer()

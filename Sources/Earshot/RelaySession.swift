@@ -107,6 +107,7 @@ final class RelaySession {
                 pacer: audio.pacer)
             configuration.voiceActivity = audio.codecPath == .transcode ? vad : nil
             configuration.client = .init(userAgent: modelSettings.userAgent, codec: "opus/48000/2")
+            configuration.modelName = modelSettings.modelName
             configuration.readyTimeout = modelSettings.readyTimeout
             configuration.stallTimeout = modelSettings.stallTimeout
             modelTrustRootsFile = modelSettings.trustRootsFile
@@ -123,14 +124,16 @@ final class RelaySession {
     /// Starts the model's side: the built-in model, or the transport (dial or start the process). `activity` is
     /// called on the loop whenever the model sent something, so the engine runs the session.
     func startModel(
-        eventLoop: any EventLoop, processes: ModelProcesses, activity: @escaping (RelaySession, Instant) -> Void
+        eventLoop: any EventLoop, resources: ModelConnection.Resources,
+        activity: @escaping (RelaySession, Instant) -> Void
     ) {
         guard let bridge else { return }
         var tagged = logger
         tagged[metadataKey: "session"] = "\(id)"
+        var resources = resources
+        resources.trustRootsFile = modelTrustRootsFile
         connection = ModelConnection(
-            model: model, bridge: bridge, eventLoop: eventLoop, logger: tagged, processes: processes,
-            trustRootsFile: modelTrustRootsFile
+            model: model, bridge: bridge, sessionID: id, eventLoop: eventLoop, logger: tagged, resources: resources
         ) { [weak self] now in
             guard let self else { return }
             activity(self, now)
@@ -455,6 +458,8 @@ struct ModelSettings {
     var stallTimeout: Duration
     var userAgent: String?
     var trustRootsFile: String?
+    /// The model name the WHIP offer picked (`?model=NAME`), for `session.start`.
+    var modelName: String?
 }
 
 /// The JSON form of a session for `GET /v1/sessions` and `GET /v1/sessions/{id}`. Field names follow W3C

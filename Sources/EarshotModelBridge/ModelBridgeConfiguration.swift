@@ -36,6 +36,8 @@ extension ModelBridge {
         /// The server VAD's settings announced in `session.start` (nil: the relay runs no VAD for this session).
         public var voiceActivity: VoiceActivityDetector.Configuration?
         public var client = ModelControlMessage.Client()
+        /// The model name the caller picked, for `session.start`'s `model` (nil: the default model).
+        public var modelName: String?
         /// The downlink pacer for the model's output; its format's rate is replaced by the rate the model chooses
         /// (the frame duration is kept).
         public var pacer: DownlinkPacer.Configuration
@@ -83,7 +85,8 @@ extension ModelBridge {
             }
             return .init(
                 sessionID: sessionID, inputAudioFormat: format,
-                outputAudioFormats: outputSampleRates.map { "pcm16/\($0.hertz)" }, vad: vad, client: client)
+                outputAudioFormats: outputSampleRates.map { "pcm16/\($0.hertz)" }, vad: vad, client: client,
+                model: modelName)
         }
     }
 }

@@ -109,10 +109,15 @@ extension ModelControlMessage {
         public var vad: VAD
         /// `client`: what the relay knows of the caller.
         public var client: Client
+        /// `model` (optional): the name the caller picked (`POST /v1/whip?model=NAME`) among the models the operator
+        /// configured, when it picked one; absent for the relay's default model. One model server (a sidecar
+        /// parent, a WebSocket server) can serve several names.
+        public var model: String?
 
         public init(
             protocolVersion: String = ModelProtocolVersion.current, sessionID: String,
-            inputAudioFormat: InputAudioFormat, outputAudioFormats: [String], vad: VAD, client: Client
+            inputAudioFormat: InputAudioFormat, outputAudioFormats: [String], vad: VAD, client: Client,
+            model: String? = nil
         ) {
             self.protocolVersion = protocolVersion
             self.sessionID = sessionID
@@ -120,6 +125,7 @@ extension ModelControlMessage {
             self.outputAudioFormats = outputAudioFormats
             self.vad = vad
             self.client = client
+            self.model = model
         }
     }
 

@@ -58,7 +58,8 @@ extension ModelControlMessage {
                 client: Client(
                     userAgent: try client.optionalString("user_agent"),
                     remoteAddress: try client.optionalString("remote_address"),
-                    codec: try client.optionalString("codec"))))
+                    codec: try client.optionalString("codec")),
+                model: try fields.optionalString("model")))
         case TypeName.speechStarted:
             self = .speechStarted(audioStartMs: try fields.int("audio_start_ms"))
         case TypeName.speechStopped:
@@ -126,6 +127,7 @@ extension ModelControlMessage {
                 if let value { client.append((name, .value(.string(value)))) }
             }
             members.append(("client", .object(client)))
+            add("model", start.model)
         case .speechStarted(let audioStartMs):
             add("audio_start_ms", JSONValue(audioStartMs))
         case .speechStopped(let audioEndMs):

@@ -31,6 +31,8 @@ public enum ModelProtocolError: Error, Hashable, Sendable {
     case badFrameKind(UInt8)
     /// The stream ended inside a frame; the bytes left over.
     case truncatedFrame(Int)
+    /// A multiplexed (sidecar) frame whose session id is longer than the frame, or not ASCII.
+    case badSessionID
 
     /// The code the relay answers this error with.
     public var code: ModelErrorCode {
@@ -39,7 +41,7 @@ public enum ModelProtocolError: Error, Hashable, Sendable {
         case .unknownType: .unknownType
         case .badAudioHeader, .badPCMLength: .badAudioHeader
         case .frameTooLarge: .frameTooLarge
-        case .emptyFrame, .badFrameKind, .truncatedFrame: .badFrame
+        case .emptyFrame, .badFrameKind, .truncatedFrame, .badSessionID: .badFrame
         }
     }
 
@@ -78,6 +80,7 @@ extension ModelProtocolError: CustomStringConvertible {
         case .emptyFrame: "stdio frame of length 0"
         case .badFrameKind(let kind): "stdio frame kind \(kind) is neither 1 (control) nor 2 (audio)"
         case .truncatedFrame(let count): "the stream ended inside a frame (\(count) bytes left over)"
+        case .badSessionID: "sidecar frame whose session id is longer than the frame or not ASCII"
         }
     }
 }

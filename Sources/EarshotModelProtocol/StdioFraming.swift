@@ -18,14 +18,36 @@ public enum StdioFrameKind: UInt8, Hashable, Sendable {
     case audio = 0x02
 }
 
-/// One stdio frame, not parsed: its kind and body.
+/// One stdio frame, not parsed: its kind and body, and in a multiplexed stream its session id.
 public struct StdioFrame: Hashable, Sendable {
     public var kind: StdioFrameKind
     public var body: [UInt8]
+    /// The session a multiplexed (sidecar) frame belongs to; "" for a relay-level message; nil in a one-session
+    /// stream.
+    public var sessionID: String?
 
-    public init(kind: StdioFrameKind, body: [UInt8]) {
+    public init(kind: StdioFrameKind, body: [UInt8], sessionID: String? = nil) {
         self.kind = kind
         self.body = body
+        self.sessionID = sessionID
+    }
+}
+
+/// The sidecar's multiplexed framing (`earshot serve --model stdio`, Docs/model-protocol.md "Sidecar"): every
+/// frame names its session between the kind and the body.
+///
+///     | length (u32 BE) | kind | id length (u8) | session id (ASCII) | body |
+///
+/// `length` counts the kind byte, the id length byte, the id and the body. An empty id is a relay-level message.
+public enum MultiplexedStdio {
+    /// The longest session id (the id length is one byte).
+    public static let maximumSessionIDLength = 255
+    /// The largest `length` field: a 1 MiB body, the kind byte, the id length byte and the longest id.
+    public static let maximumFrameLength = ModelMessage.maximumBodyLength + 2 + maximumSessionIDLength
+
+    /// Whether `id` can name a session on the wire: ASCII, at most 255 bytes.
+    public static func isValidSessionID(_ id: some StringProtocol) -> Bool {
+        id.utf8.count <= maximumSessionIDLength && id.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 }
 
@@ -33,7 +55,7 @@ public struct StdioFrame: Hashable, Sendable {
 public enum StdioFrameEncoder {
     /// One frame: length, kind, body. Throws `frameTooLarge` (with the frame length) for a body over
     /// ``ModelMessage/maximumBodyLength``, which no reader would take.
-    public static func encode(_ message: ModelMessage) throws(ModelProtocolError) -> [UInt8] {
+    public static func encode(_ message: ModelMessage, sessionID: String? = nil) throws(ModelProtocolError) -> [UInt8] {
         let kind: StdioFrameKind
         let body: [UInt8]
         switch message {
@@ -44,10 +66,28 @@ public enum StdioFrameEncoder {
             kind = .audio
             body = audio.serialized()
         }
+        return try encode(kind: kind, body: body, sessionID: sessionID)
+    }
+
+    /// One frame of an encoded body; with `sessionID`, the sidecar's multiplexed frame (``MultiplexedStdio``).
+    public static func encode(kind: StdioFrameKind, body: [UInt8], sessionID: String? = nil)
+        throws(ModelProtocolError) -> [UInt8]
+    {
         guard body.count <= ModelMessage.maximumBodyLength else { throw .frameTooLarge(body.count + 1) }
-        var writer = ByteWriter(capacity: 5 + body.count)
-        writer.writeUInt32(UInt32(body.count + 1))
+        guard let sessionID else {
+            var writer = ByteWriter(capacity: 5 + body.count)
+            writer.writeUInt32(UInt32(body.count + 1))
+            writer.writeUInt8(kind.rawValue)
+            writer.write(body)
+            return writer.bytes
+        }
+        guard MultiplexedStdio.isValidSessionID(sessionID) else { throw .badSessionID }
+        let id = Array(sessionID.utf8)
+        var writer = ByteWriter(capacity: 6 + id.count + body.count)
+        writer.writeUInt32(UInt32(2 + id.count + body.count))
         writer.writeUInt8(kind.rawValue)
+        writer.writeUInt8(UInt8(id.count))
+        writer.write(id)
         writer.write(body)
         return writer.bytes
     }
@@ -80,8 +120,16 @@ public struct StdioFrameDecoder: Sendable {
     private var skipping = 0
     /// The error that lost the stream; thrown again on every call.
     private var failure: ModelProtocolError?
+    /// Whether frames carry a session id (the sidecar's framing, ``MultiplexedStdio``).
+    public let multiplexed: Bool
 
-    public init() {}
+    /// A decoder of one-session frames, or with `multiplexed` of the sidecar's frames.
+    public init(multiplexed: Bool = false) {
+        self.multiplexed = multiplexed
+    }
+
+    /// The largest `length` field this decoder takes.
+    public var frameLengthLimit: Int { multiplexed ? MultiplexedStdio.maximumFrameLength : Self.maximumFrameLength }
 
     /// Bytes appended and not yet consumed.
     public var bufferedByteCount: Int { buffer.count - start }
@@ -125,7 +173,7 @@ public struct StdioFrameDecoder: Sendable {
         guard bufferedByteCount >= 4 else { return nil }
         let length = Int(UInt32(buffer[start]) << 24 | UInt32(buffer[start + 1]) << 16
                          | UInt32(buffer[start + 2]) << 8 | UInt32(buffer[start + 3]))
-        guard length <= Self.maximumFrameLength else {
+        guard length <= frameLengthLimit else {
             let error = ModelProtocolError.frameTooLarge(length)
             failure = error
             buffer = []
@@ -148,9 +196,15 @@ public struct StdioFrameDecoder: Sendable {
             throw .badFrameKind(kindByte)
         }
         guard bufferedByteCount >= 4 + length else { return nil }
-        let body = Array(buffer[(start + 5)..<(start + 4 + length)])
-        start += 4 + length
-        return StdioFrame(kind: kind, body: body)
+        let end = start + 4 + length
+        defer { start = end }
+        guard multiplexed else { return StdioFrame(kind: kind, body: Array(buffer[(start + 5)..<end])) }
+        guard length >= 2, length - 2 >= Int(buffer[start + 5]) else { throw .badSessionID }
+        let idEnd = start + 6 + Int(buffer[start + 5])
+        let id = buffer[(start + 6)..<idEnd]
+        guard id.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { throw .badSessionID }
+        return StdioFrame(
+            kind: kind, body: Array(buffer[idEnd..<end]), sessionID: String(decoding: id, as: UTF8.self))
     }
 
     private mutating func compact() {

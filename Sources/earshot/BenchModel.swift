@@ -54,6 +54,9 @@ struct BenchModel: AsyncParsableCommand {
         var logger = Logger(label: "earshot-bench-model")
         logger.logLevel = .warning
         let processes = ModelProcesses()
+        let runner = InProcessModelRunner()
+        let runnerTask = Task { await runner.run() }
+        defer { runner.finish() }
         let run = try await loop.submit { BenchRun.make(loop: loop) }.get()
         let cpuBefore = CPUTime.now()
         let clock = ContinuousClock()
@@ -67,7 +70,8 @@ struct BenchModel: AsyncParsableCommand {
                 let now = Instant.now()
                 let bridge = ModelBridge(configuration: configuration, now: now)
                 let connection = ModelConnection(
-                    model: choice, bridge: bridge, eventLoop: loop, logger: logger, processes: processes
+                    model: choice, bridge: bridge, sessionID: "bench-\(index)", eventLoop: loop, logger: logger,
+                    resources: .init(inProcessRunner: runner, processes: processes)
                 ) { now in run.value.activity(index, now: now) }
                 run.value.sessions.append(.init(bridge: bridge, connection: connection, format: format))
                 connection.pump(now: now)
@@ -83,6 +87,8 @@ struct BenchModel: AsyncParsableCommand {
         try await loop.submit { run.value.start(frames: Int(duration * 50)) }.get()
         try await Task.sleep(for: .seconds(duration + 1))
         let result = try await loop.submit { run.value.finish() }.get()
+        runner.finish()
+        await runnerTask.value
         await processes.terminateAll()
         let cpu = CPUTime.now() - cpuBefore
         let sorted = result.turnarounds.sorted()

@@ -2,85 +2,93 @@ import ArgumentParser
 import Earshot
 import EarshotAudio
 import EarshotOpus
+import Foundation
 import Logging
 import ServiceLifecycle
 
-/// `earshot serve`: runs the relay until SIGINT or SIGTERM, then ends every session cleanly and exits 0.
+/// `earshot serve`: runs the relay until SIGINT or SIGTERM (or, in sidecar mode, until its stdin closes), then ends
+/// every session cleanly and exits 0. Every setting is a flag, an `EARSHOT_*` environment variable and a member
+/// of the JSON config file, with flags over environment over file over defaults (`RelaySettings`).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the relay: WHIP signaling over HTTP, media over one UDP port, a model per session.",
         discussion: """
             --model picks what each session talks to: echo (built in, the default), parrot (built in: plays each \
             utterance back, stops when talked over), ws://HOST:PORT/PATH (a model server the relay dials per \
-            session) or exec:COMMAND (a process per session on stdin/stdout). Docs/model-protocol.md.
+            session), exec:COMMAND (a process per session on stdin/stdout) or stdio (sidecar: the process that \
+            started earshot is the model, on earshot's own stdin/stdout). Docs/model-protocol.md.
+
+            Every option is also an environment variable (--codec-path: EARSHOT_CODEC_PATH; --named-model \
+            NAME=MODEL: EARSHOT_NAMED_MODEL_<NAME>=MODEL) and a member of the JSON file given by --config or \
+            EARSHOT_CONFIG ({"codec-path": "passthrough", "named-model": {"parrot": "parrot"}}). Flags win over \
+            the environment, the environment over the file. --print-config shows the result.
             """)
 
-    @Option(help: "The model: echo, parrot, builtin:echo, ws://HOST:PORT/PATH, wss://HOST:PORT/PATH or exec:COMMAND.")
-    var model: String = "echo"
+    @Option(help: "A JSON config file of settings (also EARSHOT_CONFIG).")
+    var config: String?
 
-    @Option(help: "PEM file of the certificates a wss:// model's certificate must chain to (default: the system's roots).")
-    var modelCaFile: String?
+    @Flag(help: "Print the effective settings as the config file takes them (JSON, stdout) and where each came from (stderr), then exit.")
+    var printConfig = false
 
+    @Option(help: settingHelp("model")) var model: String?
     @Option(help: ArgumentHelp(
-        "A further model a WHIP offer may choose with ?model=NAME (repeatable).", valueName: "NAME=MODEL"))
+        "A further model a WHIP offer may choose with ?model=NAME (repeatable; env EARSHOT_NAMED_MODEL_<NAME>).",
+        valueName: "NAME=MODEL"))
     var namedModel: [String] = []
-
-    @Option(help: "HTTP listen address for WHIP, the session API and the demo page.")
-    var http: HostPort = HostPort(host: "127.0.0.1", port: 8080)
-
-    @Option(help: "UDP listen address for all media (port 0 picks a free port).")
-    var udp: HostPort = HostPort(host: "127.0.0.1", port: 50000)
-
-    @Option(help: "Address to put in our ICE candidate, when clients must reach the relay at another address.")
-    var publicAddress: String?
-
-    @Option(help: "Require 'Authorization: Bearer TOKEN' on WHIP requests.")
-    var token: String?
-
-    @Option(help: "Most concurrent sessions; more get 503 with Retry-After.")
-    var maxSessions: Int = 500
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: LogLevel = LogLevel(.info)
+    @Option(help: settingHelp("model-ca-file")) var modelCaFile: String?
+    @Option(help: settingHelp("model-ready-timeout")) var modelReadyTimeout: String?
+    @Option(help: settingHelp("model-stall-timeout")) var modelStallTimeout: String?
+    @Option(help: settingHelp("http")) var http: String?
+    @Option(help: settingHelp("udp")) var udp: String?
+    @Option(help: settingHelp("public-address")) var publicAddress: String?
+    @Option(help: settingHelp("token")) var token: String?
+    @Option(help: settingHelp("max-sessions")) var maxSessions: String?
+    @Option(help: settingHelp("consent-timeout")) var consentTimeout: String?
+    @Option(help: settingHelp("connect-timeout")) var connectTimeout: String?
+    @Option(help: settingHelp("node-id")) var nodeId: String?
+    @Option(help: settingHelp("ended-sessions-kept")) var endedSessionsKept: String?
+    @Option(help: settingHelp("log-level")) var logLevel: String?
 
     @OptionGroup(title: "Audio pipeline")
     var audio: AudioOptions
 
+    /// The flags given, by setting name, in the order of `RelaySettings.all`.
+    var flags: [(name: String, value: String)] {
+        let given: [(String, String?)] = [
+            ("model", model), ("model-ca-file", modelCaFile), ("model-ready-timeout", modelReadyTimeout),
+            ("model-stall-timeout", modelStallTimeout), ("http", http), ("udp", udp),
+            ("public-address", publicAddress), ("token", token), ("max-sessions", maxSessions),
+            ("consent-timeout", consentTimeout), ("connect-timeout", connectTimeout), ("node-id", nodeId),
+            ("ended-sessions-kept", endedSessionsKept), ("log-level", logLevel),
+        ] + audio.given
+        return given.compactMap { name, value in value.map { (name, $0) } }
+            + namedModel.map { (RelaySettings.NamedModels.name, $0) }
+    }
+
     func run() async throws {
-        var configuration = RelayConfiguration()
-        configuration.httpHost = http.host
-        configuration.httpPort = http.port
-        configuration.udpHost = udp.host
-        configuration.udpPort = udp.port
-        configuration.publicAddress = publicAddress
-        configuration.token = token
-        configuration.maxSessions = maxSessions
-        configuration.audio = try audio.configuration()
-        configuration.voiceActivity = try audio.voiceActivity()
+        let settings: RelaySettings
         do {
-            configuration.model = try ModelChoice(parsing: model)
+            settings = try RelaySettings.resolve(
+                flags: flags, environment: ProcessInfo.processInfo.environment, configFile: config)
         } catch {
-            throw ValidationError("--model: \(error)")
+            FileHandle.standardError.write(Data("earshot serve: \(error)\n".utf8))
+            throw ExitCode(2)
         }
-        configuration.modelTrustRootsFile = modelCaFile
-        for entry in namedModel {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw ValidationError("--named-model \(entry): expected NAME=MODEL, e.g. parrot=parrot")
-            }
-            do {
-                configuration.namedModels[String(entry[..<equals])] = try ModelChoice(
-                    parsing: String(entry[entry.index(after: equals)...]))
-            } catch {
-                throw ValidationError("--named-model \(entry): \(error)")
-            }
+        if printConfig {
+            print(settings.json())
+            var lines = settings.configFile.map { ["# config file: \($0)"] } ?? []
+            for (name, source) in settings.sources.sorted(by: { $0.key < $1.key }) { lines.append("# \(name): \(source)") }
+            if settings.sources.isEmpty { lines.append("# every setting at its default") }
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            return
         }
+        let configuration = settings.configuration
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel.level
+            handler.logLevel = configuration.logLevel
             return handler
         }
-        var logger = Logger(label: "earshot")
-        logger.logLevel = logLevel.level
+        let logger = Logger(label: "earshot")
         let relay = RelayService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -89,126 +97,37 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`).
-struct HostPort: ExpressibleByArgument, Sendable {
-    var host: String
-    var port: Int
-
-    init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    init?(argument: String) {
-        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(argument[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.host = host
-        self.port = port
-    }
-
-    var defaultValueDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+/// A setting's help: what it does, its default, its environment variable.
+func settingHelp(_ name: String) -> ArgumentHelp {
+    guard let setting = RelaySettings.setting(named: name) else { return ArgumentHelp("(unknown setting \(name))") }
+    return ArgumentHelp(
+        "\(setting.help): \(setting.expected) (default \(setting.defaultText); env \(RelaySettings.environmentVariable(name))).",
+        valueName: name == "http" || name == "udp" ? "host:port" : "value")
 }
 
-/// A log level as a command-line value.
-struct LogLevel: ExpressibleByArgument, Sendable {
-    var level: Logger.Level
-    init(_ level: Logger.Level) { self.level = level }
-    init?(argument: String) {
-        guard let level = Logger.Level(rawValue: argument.lowercased()) else { return nil }
-        self.level = level
-    }
-    var defaultValueDescription: String { level.rawValue }
-    static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
-}
-
-/// The audio pipeline's command-line options, shared by `serve` and anything else that runs a relay.
+/// The audio pipeline's command-line options (settings of `RelaySettings`).
 struct AudioOptions: ParsableArguments {
-    @Option(help: "transcode: decode through the jitter buffer to PCM for the model, pace and encode its audio; passthrough: Opus both ways, untouched.")
-    var codecPath: String = CodecPath.transcode.rawValue
+    @Option(help: settingHelp("codec-path")) var codecPath: String?
+    @Option(help: settingHelp("jitter-profile")) var jitterProfile: String?
+    @Option(help: settingHelp("model-rate")) var modelRate: String?
+    @Option(help: settingHelp("frame-ms")) var frameMs: String?
+    @Option(help: settingHelp("opus-complexity")) var opusComplexity: String?
+    @Option(help: settingHelp("opus-bitrate")) var opusBitrate: String?
+    @Option(help: settingHelp("opus-fec")) var opusFec: String?
+    @Option(help: settingHelp("opus-dtx")) var opusDtx: String?
+    @Option(help: settingHelp("max-queued-seconds")) var maxQueuedSeconds: String?
+    @Option(help: settingHelp("downlink-start-delay-ms")) var downlinkStartDelayMs: String?
+    @Option(help: settingHelp("vad-threshold")) var vadThreshold: String?
+    @Option(help: settingHelp("vad-prefix-padding-ms")) var vadPrefixPaddingMs: String?
+    @Option(help: settingHelp("vad-silence-ms")) var vadSilenceMs: String?
 
-    @Option(help: "Uplink jitter buffer: model (lowest latency, 0-20 ms reorder window) or conversational (smooth playout, adaptive delay).")
-    var jitterProfile: String = JitterBufferConfiguration.Profile.model.rawValue
-
-    @Option(help: "The model's PCM sample rate in Hz: 8000, 12000, 16000, 24000 or 48000.")
-    var modelRate: Int = 48_000
-
-    @Option(help: "Frame duration in ms for the model's PCM and the Opus packets sent: 10 or 20.")
-    var frameMs: Int = 20
-
-    @Option(help: "Downlink Opus encoder complexity, 0-10.")
-    var opusComplexity: Int = 5
-
-    @Option(help: "Downlink Opus bitrate in bit/s.")
-    var opusBitrate: Int = 32_000
-
-    @Option(help: "Downlink in-band FEC: on or off.")
-    var opusFec: OnOff = .on
-
-    @Option(help: "Downlink DTX (discontinuous transmission): on or off.")
-    var opusDtx: OnOff = .off
-
-    @Option(help: "The most model audio queued for the client, in seconds.")
-    var maxQueuedSeconds: Int = 60
-
-    @Option(help: "Slack in ms before the first downlink frame of a talkspurt, for models that stream at real time (0 for faster than real time).")
-    var downlinkStartDelayMs: Int = 20
-
-    @Option(help: "Server VAD threshold, 0-1 (higher needs louder, clearer speech).")
-    var vadThreshold: Double = 0.5
-
-    @Option(help: "Server VAD prefix padding in ms: audio before the detected start that speech_started includes.")
-    var vadPrefixPaddingMs: Int = 300
-
-    @Option(help: "Server VAD silence duration in ms that ends speech.")
-    var vadSilenceMs: Int = 500
-
-    func voiceActivity() throws -> VoiceActivityDetector.Configuration {
-        let vad = VoiceActivityDetector.Configuration(
-            threshold: vadThreshold, prefixPadding: .milliseconds(vadPrefixPaddingMs),
-            silenceDuration: .milliseconds(vadSilenceMs))
-        do {
-            try vad.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        return vad
+    var given: [(String, String?)] {
+        [
+            ("codec-path", codecPath), ("jitter-profile", jitterProfile), ("model-rate", modelRate),
+            ("frame-ms", frameMs), ("opus-complexity", opusComplexity), ("opus-bitrate", opusBitrate),
+            ("opus-fec", opusFec), ("opus-dtx", opusDtx), ("max-queued-seconds", maxQueuedSeconds),
+            ("downlink-start-delay-ms", downlinkStartDelayMs), ("vad-threshold", vadThreshold),
+            ("vad-prefix-padding-ms", vadPrefixPaddingMs), ("vad-silence-ms", vadSilenceMs),
+        ]
     }
-
-    func configuration() throws -> AudioConfiguration {
-        var audio = AudioConfiguration()
-        guard let path = CodecPath(rawValue: codecPath) else {
-            throw ValidationError("--codec-path must be transcode or passthrough")
-        }
-        guard let profile = JitterBufferConfiguration.Profile(rawValue: jitterProfile) else {
-            throw ValidationError("--jitter-profile must be model or conversational")
-        }
-        audio.codecPath = path
-        audio.jitterProfile = profile
-        guard let rate = OpusSampleRate(rawValue: modelRate) else {
-            throw ValidationError("--model-rate must be 8000, 12000, 16000, 24000 or 48000")
-        }
-        guard let frame = AudioFrameDuration(rawValue: frameMs) else {
-            throw ValidationError("--frame-ms must be 10 or 20")
-        }
-        audio.modelFormat = PCMFormat(sampleRate: rate, frameDuration: frame)
-        audio.encoder = DownlinkPacer.EncoderSettings(
-            complexity: opusComplexity, bitsPerSecond: opusBitrate, inBandFEC: opusFec == .on, dtx: opusDtx == .on)
-        audio.maxQueuedAudio = .seconds(maxQueuedSeconds)
-        audio.downlinkStartDelay = .milliseconds(downlinkStartDelayMs)
-        do {
-            try audio.jitterBuffer.validate()
-            try audio.pacer.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        return audio
-    }
-}
-
-enum OnOff: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case on, off
 }

@@ -17,7 +17,7 @@ struct CallTests {
             let script = try CallScript(pcm: CallScript.tone(seconds: 6))
             #expect(script.markerOffsets.count == 6)
             let client = try await ClientSession.start(
-                configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: script.packets),
+                configuration: .init(url: "\(endpoints.base)/v1/whip", packets: script.packets),
                 dtlsContext: ClientFixtures.context)
             let receiver = try await client.eventLoop.submit {
                 try NIOLoopBound(CallReceiver(script: script), eventLoop: client.eventLoop)

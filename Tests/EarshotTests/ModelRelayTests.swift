@@ -39,7 +39,7 @@ struct ModelRelayTests {
         /// The model choice for reference model `name`, and the WebSocket server started for it (stop it after).
         func model(_ name: ReferenceModelName) throws -> (ModelChoice, Process?) {
             switch self {
-            case .builtIn: return (.builtIn(name), nil)
+            case .builtIn: return (.inProcess(name.rawValue, BuiltInModel(name)), nil)
             case .pythonStdio: return (.exec("/usr/bin/python3 \(ModelRelayTests.pythonModel) --stdio --model \(name)"), nil)
             case .swiftStdio: return (.exec("\(ModelRelayTests.earshot) model \(name)"), nil)
             case .pythonWebSocket:
@@ -56,7 +56,7 @@ struct ModelRelayTests {
         defer { if let server { ModelTransportTests.stop(server) } }
         try await withRelay(configure: { $0.model = model }) { endpoints, engine in
             let client = try await ClientSession.start(
-                configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: TalkFixtures.turns),
+                configuration: .init(url: "\(endpoints.base)/v1/whip", packets: TalkFixtures.turns),
                 dtlsContext: ClientFixtures.context)
             #expect(await client.waitUntilConnected(timeout: .seconds(10)))
             client.startMedia()
@@ -102,7 +102,7 @@ struct ModelRelayTests {
         try await withRelay(configure: { $0.model = model; $0.audio.modelFormat = .init(sampleRate: .hz16000) }) {
             endpoints, engine in
             let client = try await ClientSession.start(
-                configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: ClientFixtures.packets),
+                configuration: .init(url: "\(endpoints.base)/v1/whip", packets: ClientFixtures.packets),
                 dtlsContext: ClientFixtures.context)
             #expect(await client.waitUntilConnected(timeout: .seconds(10)))
             client.startMedia()
@@ -166,7 +166,7 @@ struct SecureWebSocketModelTests {
             configuration.modelTrustRootsFile = files.certificate
             configuration.namedModels["untrusted"] = try! ModelChoice(parsing: url)
         }) { endpoints, engine in
-            let whip = "http://\(endpoints.http)/v1/whip"
+            let whip = "\(endpoints.base)/v1/whip"
             let client = try await ClientSession.start(
                 configuration: .init(url: whip, packets: ClientFixtures.packets), dtlsContext: ClientFixtures.context)
             #expect(await client.waitUntilConnected(timeout: .seconds(10)))
@@ -180,7 +180,7 @@ struct SecureWebSocketModelTests {
         // The same server, the system's roots only: the handshake fails and the session ends saying so.
         try await withRelay(configure: { $0.model = try! ModelChoice(parsing: url) }) { endpoints, engine in
             let client = try await ClientSession.start(
-                configuration: .init(url: "http://\(endpoints.http)/v1/whip", packets: ClientFixtures.packets),
+                configuration: .init(url: "\(endpoints.base)/v1/whip", packets: ClientFixtures.packets),
                 dtlsContext: ClientFixtures.context)
             let id = String(client.resource.split(separator: "/").last ?? "")
             let clock = ContinuousClock()
@@ -234,7 +234,7 @@ struct ModelFailureTests {
             configuration.modelStallTimeout = .seconds(2)
             for fault in faults { configuration.namedModels[fault.name] = try! ModelChoice(parsing: fault.model) }
         }) { endpoints, engine in
-            let whip = "http://\(endpoints.http)/v1/whip"
+            let whip = "\(endpoints.base)/v1/whip"
             let healthy = try await ClientSession.start(
                 configuration: .init(url: whip, packets: ClientFixtures.packets), dtlsContext: ClientFixtures.context)
             #expect(await healthy.waitUntilConnected(timeout: .seconds(10)))

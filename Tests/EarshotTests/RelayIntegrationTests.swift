@@ -42,6 +42,11 @@ func withRelay(
     }
 }
 
+extension RelayService.Endpoints {
+    /// The HTTP base URL of a relay that serves HTTP (every test relay but those that turn it off).
+    var base: String { "http://\(http!)" }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -75,7 +80,7 @@ struct RelayIntegrationTests {
           arguments: CodecPath.allCases)
     func echoOverLoopback(codecPath: CodecPath) async throws {
         try await withRelay(configure: { $0.audio.codecPath = codecPath }) { endpoints, engine in
-            let url = "http://\(endpoints.http)/v1/whip"
+            let url = "\(endpoints.base)/v1/whip"
             // Speech-like audio for the transcoding path, so that the server VAD has speech to find.
             let packets = codecPath == .transcode ? ClientFixtures.speechPackets : ClientFixtures.packets
             let client = try await ClientSession.start(
@@ -153,7 +158,7 @@ struct RelayIntegrationTests {
             #expect(await engine.liveSessionCount() == 0)
 
             // GET /metrics agrees with the session's own figures (this relay's registry saw only this session).
-            let metrics = try await HTTPClient.request("GET", "http://\(endpoints.http)/metrics")
+            let metrics = try await HTTPClient.request("GET", "\(endpoints.base)/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let samples = PrometheusText(metrics.body)
@@ -179,7 +184,7 @@ struct RelayIntegrationTests {
     @Test("WHIP errors are clear: bad content type, malformed SDP, unusable offer, unknown session, PATCH, token, capacity")
     func whipErrors() async throws {
         try await withRelay(configure: { $0.token = "secret"; $0.maxSessions = 1 }) { endpoints, _ in
-            let base = "http://\(endpoints.http)"
+            let base = "\(endpoints.base)"
             let auth = [("Authorization", "Bearer secret")]
             let sdp = [("Content-Type", "application/sdp")]
             let offer = try String(contentsOf: fixture("sdp/chromium-audio.sdp"), encoding: .utf8)

@@ -89,7 +89,7 @@ public enum ModelProtocolFuzzChecks {
             switch error {
             case .badJSON, .notAnObject, .missingField, .wrongFieldType, .badFieldValue, .unknownType, .frameTooLarge:
                 break
-            case .badAudioHeader, .badPCMLength, .emptyFrame, .badFrameKind, .truncatedFrame:
+            case .badAudioHeader, .badPCMLength, .emptyFrame, .badFrameKind, .truncatedFrame, .badSessionID:
                 throw Violation("a control message failed with \(error)")
             }
         }

@@ -88,6 +88,11 @@ public final class ModelTransport {
     var channel: (any Channel)? {
         didSet { if channel != nil, oldValue == nil, end == nil { onEvent(.writable) } }
     }
+    /// A session on the sidecar's shared stdin/stdout instead of a channel of its own.
+    var multiplexed: (hub: StdioMultiplexer, sessionID: String)? {
+        didSet { if multiplexed != nil, oldValue == nil, end == nil { onEvent(.writable) } }
+    }
+    private var isConnected: Bool { channel != nil || multiplexed != nil }
     private var lastWrite: EventLoopFuture<Void>?
     /// `hasRoom` said no since the last `.writable`.
     private var refused = false
@@ -104,20 +109,20 @@ public final class ModelTransport {
     /// Whether a message of `size` bytes would be sent now: the transport is open and the model has taken enough
     /// of what was written (a message always fits when nothing is pending).
     public func hasRoom(for size: Int) -> Bool {
-        let room = end == nil && channel != nil && (pendingBytes == 0 || pendingBytes + size <= pendingLimit)
+        let room = end == nil && isConnected && (pendingBytes == 0 || pendingBytes + size <= pendingLimit)
         if !room { refused = true }
         return room
     }
 
     /// Whether the transport is up (connected or started) and not ended.
-    public var isOpen: Bool { end == nil && channel != nil }
+    public var isOpen: Bool { end == nil && isConnected }
 
 
     /// Sends one message; false (and counted) when the model is not keeping up or the transport has ended.
     @discardableResult
     public func send(_ message: ModelTransportMessage) -> Bool {
         eventLoop.preconditionInEventLoop()
-        guard end == nil, let channel else { return false }
+        guard end == nil, isConnected else { return false }
         guard pendingBytes == 0 || pendingBytes + message.count <= pendingLimit else {
             statistics.messagesDropped += 1
             return false
@@ -134,7 +139,11 @@ public final class ModelTransport {
                 onEvent(.writable)
             }
         }
-        channel.writeAndFlush(message, promise: promise)
+        if let (hub, sessionID) = multiplexed {
+            hub.write(message, sessionID: sessionID, promise: promise)
+        } else {
+            channel?.writeAndFlush(message, promise: promise)
+        }
         lastWrite = promise.futureResult
         return true
     }
@@ -144,6 +153,10 @@ public final class ModelTransport {
     public func close() {
         eventLoop.preconditionInEventLoop()
         finish(.closedByRelay)
+        if let (hub, sessionID) = multiplexed {
+            // The shared pipe stays open; what was sent (the `stop`) is already queued on it.
+            hub.detach(sessionID)
+        }
         if let channel {
             if let lastWrite {
                 lastWrite.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
@@ -169,6 +182,7 @@ public final class ModelTransport {
         guard end == nil else { return }
         finish(reason)
         channel?.close(promise: nil)
+        if let (hub, sessionID) = multiplexed { hub.detach(sessionID) }
         terminateProcess(after: .zero)
     }
 
