@@ -39,6 +39,8 @@ public final class InProcessModelRunner: Sendable {
                 await session.close(reason: "the model finished")
             } catch is CancellationError {
                 await session.close(reason: "the model was cancelled")
+            } catch ModelSessionError.ended {
+                // The model sent after its session ended: nothing to report.
             } catch {
                 logger.warning("in-process model failed: \(error)", metadata: ["session": "\(start.sessionID)"])
                 try? await session.deliver(.control(.error(code: "model_error", message: "\(error)")))

@@ -203,7 +203,7 @@ public final class RelayService: Service, Sendable {
             tasks.addTask { await runner.run() }
             do {
                 try await withGracefulShutdownHandler {
-                    try await Self.serve(app, until: stopSignal)
+                    try await Self.serve(app, until: stopSignal, logger: logger)
                 } onGracefulShutdown: {
                     stopSignal.fire()
                 }
@@ -221,15 +221,25 @@ public final class RelayService: Service, Sendable {
     }
 
     /// Serves HTTP (when configured) until the stop signal fires (graceful shutdown, or the sidecar's stdin
-    /// closed); an HTTP failure (the port is taken) is thrown.
-    private static func serve(_ app: Application<RouterResponder<BasicRequestContext>>?, until stop: StopSignal)
-        async throws
-    {
+    /// closed), then lets the HTTP server finish its open requests; an HTTP failure (the port is taken) is thrown.
+    private static func serve(
+        _ app: Application<RouterResponder<BasicRequestContext>>?, until stop: StopSignal, logger: Logger
+    ) async throws {
+        guard let app else {
+            await stop.wait()
+            return
+        }
+        let server = ServiceGroup(configuration: .init(services: [app], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            if let app { tasks.addTask { try await app.run() } }
-            tasks.addTask { await stop.wait() }
-            _ = try await tasks.next()
-            tasks.cancelAll()
+            tasks.addTask {
+                defer { stop.fire() }
+                try await server.run()
+            }
+            tasks.addTask {
+                await stop.wait()
+                await server.triggerGracefulShutdown()
+            }
+            try await tasks.waitForAll()
         }
     }
 }
