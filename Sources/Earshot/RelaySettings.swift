@@ -1,7 +1,6 @@
 import EarshotAudio
 import EarshotModelProtocol
 import EarshotOpus
-import EarshotWire
 import Foundation
 import Logging
 
@@ -62,6 +61,8 @@ public struct RelaySettings: Sendable {
                 guard let setting = setting(named: name) else {
                     throw .unknownSetting(name: name, source: .file(file))
                 }
+                // null is the default, as --print-config writes an optional setting that is not set.
+                if value == .null { continue }
                 try settings.apply(setting, text(of: value, for: setting), source: .file(file), inProcessModels)
             }
         }
@@ -90,7 +91,8 @@ public struct RelaySettings: Sendable {
             guard let setting = setting(named: name) else { throw .unknownSetting(name: name, source: source) }
             try settings.apply(setting, value, source: source, inProcessModels)
         }
-        try settings.checkTogether()
+        // Each setting's range keeps the audio pipeline valid (`AudioConfiguration`'s jitter buffer and pacer, the
+        // VAD): no combination of valid settings fails later (RelaySettingsTests checks the extremes).
         return settings
     }
 
@@ -136,26 +138,6 @@ public struct RelaySettings: Sendable {
             throw .invalid(setting: NamedModels.name, value: "\(name)=\(model)", source: source, expected: error.expected)
         }
         sources["\(NamedModels.name).\(name)"] = source
-    }
-
-    /// What single settings cannot check: the audio pipeline's settings together.
-    private func checkTogether() throws(SettingsError) {
-        let audio = configuration.audio
-        do {
-            try audio.jitterBuffer.validate()
-        } catch {
-            throw .inconsistent("jitter-profile with model-rate and frame-ms: \(error)")
-        }
-        do {
-            try audio.pacer.validate()
-        } catch {
-            throw .inconsistent("the downlink settings (opus-*, max-queued-seconds, downlink-start-delay-ms): \(error)")
-        }
-        do {
-            try configuration.voiceActivity.validate()
-        } catch {
-            throw .inconsistent("the vad-* settings: \(error)")
-        }
     }
 
     private static func readFile(_ path: String) throws(SettingsError) -> [(String, JSONValue)] {
@@ -292,7 +274,7 @@ public struct RelaySettings: Sendable {
             name: "public-address", expected: "an IPv4 or IPv6 address",
             help: "Address to put in our ICE candidate, when clients must reach the relay at another address",
             apply: { (config, text, _) throws(Problem) in
-                guard SDPAddress(text) != nil else { throw Problem(expected: "an IPv4 or IPv6 address") }
+                guard Parse.isIPAddress(text) else { throw Problem(expected: "an IPv4 or IPv6 address") }
                 config.publicAddress = text
             }, current: { $0.publicAddress.map(JSONValue.string) ?? .null }),
         Setting(
@@ -364,7 +346,6 @@ public struct RelaySettings: Sendable {
                     throw Problem(expected: "one of 8000, 12000, 16000, 24000, 48000")
                 }
                 config.audio.modelFormat.sampleRate = rate
-                config.voiceActivity.format = config.audio.modelFormat
             }, current: { JSONValue($0.audio.modelFormat.sampleRate.rawValue) }),
         Setting(
             name: "frame-ms", expected: "10 or 20",
@@ -374,7 +355,6 @@ public struct RelaySettings: Sendable {
                     throw Problem(expected: "10 or 20")
                 }
                 config.audio.modelFormat.frameDuration = frame
-                config.voiceActivity.format = config.audio.modelFormat
             }, current: { JSONValue($0.audio.modelFormat.frameDuration.rawValue) }),
         Setting(
             name: "opus-complexity", expected: Parse.integerExpected(DownlinkPacer.EncoderSettings.allowedComplexity),
@@ -454,8 +434,6 @@ public enum SettingsError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownSetting(name: String, source: RelaySettings.SettingSource)
     case unreadableFile(path: String, reason: String)
     case malformedFile(path: String, reason: String)
-    /// Settings valid one by one that do not fit together.
-    case inconsistent(String)
 
     public var description: String {
         switch self {
@@ -466,7 +444,6 @@ public enum SettingsError: Error, Hashable, Sendable, CustomStringConvertible {
                 + (RelaySettings.all.map(\.name) + [RelaySettings.NamedModels.name]).sorted().joined(separator: ", ")
         case .unreadableFile(let path, let reason): "cannot read the config file \(path): \(reason)"
         case .malformedFile(let path, let reason): "the config file \(path) is \(reason)"
-        case .inconsistent(let detail): "settings that do not fit together: \(detail)"
         }
     }
 }
@@ -513,6 +490,13 @@ enum Parse {
     static func hostPort(_ text: String, expected: String) throws(RelaySettings.Problem) -> (String, Int) {
         guard let parsed = HostPort.parse(text) else { throw RelaySettings.Problem(expected: expected) }
         return parsed
+    }
+
+    /// Whether `text` is an IPv4 or IPv6 address literal (no names: a candidate must be an address).
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     private static func number(_ value: Double) -> String {
