@@ -162,7 +162,7 @@ public final class RelayService: Service, Sendable {
                 logger.notice("sidecar: \(reason); shutting down")
                 stopSignal.fire()
             }
-            try await loop.submit { engine.stdio = stdio }.get()
+            try await loop.submit { engine.stdio = stdio.value }.get()
         }
         engine.inProcessRunner = runner
         let socket = try await UDPSocket.bind(host: configuration.udpHost, port: configuration.udpPort, group: loop) {

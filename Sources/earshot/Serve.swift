@@ -90,9 +90,11 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "earshot")
         let relay = RelayService(configuration: configuration, logger: logger)
+        // The relay also returns on its own when a sidecar's parent closes its stdin: that ends the group cleanly.
         let group = ServiceGroup(
             configuration: .init(
-                services: [relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: relay, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -46,12 +46,12 @@ public final class StdioMultiplexer {
         self.onInputClosed = onInputClosed
     }
 
-    /// Takes over the process's stdin and stdout. `onInputClosed` is called on the loop, once, when the model's
+    /// Takes over the process's stdin and stdout; the multiplexer is used on `eventLoop` only. `onInputClosed` is called on the loop, once, when the model's
     /// side ends (stdin reached its end, or the stream was lost to a malformed frame length): the relay then
     /// shuts down, and the `stop` of every session still goes out on stdout.
     public static func open(
         eventLoop: any EventLoop, logger: Logger, onInputClosed: @escaping @Sendable (String) -> Void
-    ) async throws(StdioMultiplexerError) -> StdioMultiplexer {
+    ) async throws(StdioMultiplexerError) -> NIOLoopBound<StdioMultiplexer> {
         fflush(nil)
         let input = dup(0)
         let output = dup(1)
@@ -73,10 +73,8 @@ public final class StdioMultiplexer {
                 }
                 .takingOwnershipOfDescriptors(input: input, output: output)
                 .get()
-            return try await eventLoop.submit {
-                hub.value.channel = channel
-                return hub
-            }.get().value
+            try await eventLoop.submit { hub.value.channel = channel }.get()
+            return hub
         } catch {
             throw .descriptors(
                 "stdin and stdout must be pipes from the process that started the relay (\(error))")
