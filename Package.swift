@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "earshot", targets: ["earshot"]),
+        .executable(name: "earshot-embedding-example", targets: ["EmbeddingExample"]),
         .library(name: "EarshotWire", targets: ["EarshotWire"]),
         .library(name: "EarshotCrypto", targets: ["EarshotCrypto"]),
         .library(name: "EarshotOpus", targets: ["EarshotOpus"]),
@@ -132,6 +133,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
+        // An example host program: the relay embedded as a library with an in-process Swift model
+        // (Docs/embedding.md). Built with everything else, so it keeps building.
+        .executableTarget(
+            name: "EmbeddingExample",
+            dependencies: [
+                "Earshot",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 

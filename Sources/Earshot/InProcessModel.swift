@@ -90,6 +90,10 @@ public struct BuiltInModel: InProcessModel {
 
 /// What an in-process model reads from its session, in the order the relay produced it.
 public enum ModelInput: Hashable, Sendable {
+    /// The call is connected (ICE and DTLS done, media can flow): what the model sends from now on reaches the
+    /// caller. The relay paces output out in real time from `session.ready` on, so audio sent before this (a
+    /// greeting) would partly play to nobody: send it once this comes.
+    case connected
     /// Uplink audio: one frame of the caller's audio after the jitter buffer (PCM16 at the session's input rate,
     /// or on the passthrough codec path, one Opus packet as the caller sent it).
     case audio(InputFrame)
@@ -211,7 +215,10 @@ public final class ModelSession: Sendable {
 
     /// The next message of the session in the protocol's form (`nextMessage` and `inputs` share one queue).
     func nextMessage() async -> ModelMessage? {
-        await queue.next()
+        while let item = await queue.next() {
+            if case .message(let message) = item { return message }
+        }
+        return nil
     }
 
     /// One protocol message from the model to the relay, handled on the relay's event loop.
@@ -232,10 +239,11 @@ public final class ModelSession: Sendable {
 
             public mutating func next() async -> ModelInput? {
                 while !finished {
-                    guard let message = await session.queue.next() else {
+                    guard let item = await session.queue.next() else {
                         finished = true
                         return nil
                     }
+                    guard case .message(let message) = item else { return .connected }
                     if let input = ModelInput(message, format: session.start.inputAudioFormat) {
                         if case .ended = input { finished = true }
                         return input
@@ -286,14 +294,20 @@ extension ModelInput {
     }
 }
 
+/// What the relay queues for an in-process model: the protocol's messages, and the call's connection.
+enum InProcessItem: Sendable {
+    case message(ModelMessage)
+    case callConnected
+}
+
 /// The session's input queue: the relay's side pushes (on its event loop, after checking ``count`` against its
 /// limit), the model's side awaits. One reader. Finishing wakes the reader; what was queued is still read first.
 final class InProcessInputQueue: Sendable {
     private struct State {
-        var items: [ModelMessage] = []
+        var items: [InProcessItem] = []
         var head = 0
         var finished = false
-        var waiter: CheckedContinuation<ModelMessage?, Never>?
+        var waiter: CheckedContinuation<InProcessItem?, Never>?
         /// The relay's side was refused room since the reader last drained below half.
         var refused = false
     }
@@ -321,7 +335,16 @@ final class InProcessInputQueue: Sendable {
 
     /// Appends a message (the caller checked ``hasRoom()``; a stop may go past the limit); ignored once finished.
     func push(_ message: ModelMessage) {
-        let waiter: CheckedContinuation<ModelMessage?, Never>? = state.withLockedValue { state in
+        push(item: .message(message))
+    }
+
+    /// The caller's media path is up (ICE and DTLS done): the model may start talking.
+    func pushCallConnected() {
+        push(item: .callConnected)
+    }
+
+    private func push(item message: InProcessItem) {
+        let waiter: CheckedContinuation<InProcessItem?, Never>? = state.withLockedValue { state in
             guard !state.finished else { return nil }
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -335,7 +358,7 @@ final class InProcessInputQueue: Sendable {
 
     /// No more messages: the reader gets what is queued, then nil.
     func finish() {
-        let waiter: CheckedContinuation<ModelMessage?, Never>? = state.withLockedValue { state in
+        let waiter: CheckedContinuation<InProcessItem?, Never>? = state.withLockedValue { state in
             state.finished = true
             defer { state.waiter = nil }
             return state.waiter
@@ -344,13 +367,13 @@ final class InProcessInputQueue: Sendable {
     }
 
     /// The next message, waiting for one; nil once finished and drained, or when the reading task is cancelled.
-    func next() async -> ModelMessage? {
+    func next() async -> InProcessItem? {
         let (ready, drained) = state.withLockedValue { Self.take(&$0, limit: limit) }
         if drained { onDrained() }
         if let ready { return ready }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<ModelMessage?, Never>) in
-                let (ready, drained) = state.withLockedValue { state -> (ModelMessage??, Bool) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<InProcessItem?, Never>) in
+                let (ready, drained) = state.withLockedValue { state -> (InProcessItem??, Bool) in
                     let (ready, drained) = Self.take(&state, limit: limit)
                     if ready != nil { return (ready, drained) }
                     if Task.isCancelled { return (.some(nil), drained) }
@@ -361,7 +384,7 @@ final class InProcessInputQueue: Sendable {
                 if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
-            let waiter: CheckedContinuation<ModelMessage?, Never>? = state.withLockedValue { state in
+            let waiter: CheckedContinuation<InProcessItem?, Never>? = state.withLockedValue { state in
                 defer { state.waiter = nil }
                 return state.waiter
             }
@@ -371,7 +394,7 @@ final class InProcessInputQueue: Sendable {
 
     /// Takes the first queued message (`.some(nil)`: finished and drained; nil: nothing yet), and whether the
     /// relay waits for room that is now there.
-    private static func take(_ state: inout State, limit: Int) -> (ModelMessage??, Bool) {
+    private static func take(_ state: inout State, limit: Int) -> (InProcessItem??, Bool) {
         guard state.head < state.items.count else { return (state.finished ? .some(nil) : nil, false) }
         let message = state.items[state.head]
         state.head += 1

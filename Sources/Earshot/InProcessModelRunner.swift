@@ -16,7 +16,7 @@ public final class InProcessModelRunner: Sendable {
         let logger: Logger
 
         public func run() async {
-            guard case .control(.sessionStart(let start))? = await queue.next() else { return }
+            guard case .message(.control(.sessionStart(let start)))? = await queue.next() else { return }
             let offered = start.outputAudioFormats.compactMap(ModelControlMessage.OutputAudioFormat.init(name:))
             let rate = model.outputSampleRate(for: start)
             let session = ModelSession(

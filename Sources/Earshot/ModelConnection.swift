@@ -136,6 +136,11 @@ public final class ModelConnection {
         }
     }
 
+    /// The call's media path is up: an in-process model hears it (``ModelInput/connected``).
+    func callConnected() {
+        if case .inProcess(let inProcess) = link { inProcess.queue.pushCallConnected() }
+    }
+
     /// Sends what the bridge still has (its `stop`), then closes the transport.
     public func close(now: Instant) {
         pump(now: now)

@@ -270,6 +270,7 @@ public final class RelayEngine: @unchecked Sendable {
                 logger.debug("ice nominated", metadata: ["session": "\(session.id)", "address": "\(address)"])
             case .connected:
                 session.connectedAt = now
+                session.callConnected()
                 logger.info(
                     "session connected",
                     metadata: [

@@ -141,6 +141,11 @@ final class RelaySession {
         connection?.pump(now: .now())
     }
 
+    /// The call connected (ICE and DTLS done).
+    func callConnected() {
+        connection?.callConnected()
+    }
+
     /// Breaks the handler's reference back to this session when it ends, and ends the model's side: `stop` with
     /// the reason the call ended, then the transport closes.
     func detach(now: Instant) {

@@ -132,6 +132,8 @@ struct EmbeddingTests {
             #expect(seen.frames.allSatisfy { $0.samples.count == 320 && $0.opus == nil })
             #expect(seen.frames.filter { $0.arrival != nil }.count >= 90)
             #expect(seen.events.contains { if case .stats = $0 { true } else { false } })
+            // The call's connection comes as an input, before the first frame of audio.
+            #expect(seen.events.first == .connected)
             #expect(seen.ended != nil)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -255,5 +257,71 @@ struct EmbeddingTests {
             try await tasks.waitForAll()
         }
         #expect(relay.inProcessModelTasks == 0)
+    }
+}
+
+@Suite("The embedding example program", .serialized)
+struct EmbeddingExampleTests {
+    static let program = PackagePaths.root.appendingPathComponent(".build/debug/earshot-embedding-example").path
+
+    @Test("earshot-embedding-example greets the caller, says each utterance back, and exits 0 on SIGINT",
+          .timeLimit(.minutes(1)))
+    func example() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-example-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        defer {
+            try? out.close()
+            try? err.close()
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.program)
+        process.arguments = ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--log-level", "warning"]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EARSHOT_") }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(20)
+        var whip: String?
+        while whip == nil, clock.now < deadline, process.isRunning {
+            let text = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
+            whip = text.split(separator: "\n").first { $0.hasPrefix("WHIP: ") }.map { String($0.dropFirst(6)) }
+            if whip == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let url = try #require(whip, "no WHIP line")
+        let client = try await ClientSession.start(
+            configuration: .init(url: url, packets: TalkFixtures.turns), dtlsContext: ClientFixtures.context)
+        #expect(await client.waitUntilConnected(timeout: .seconds(10)))
+        client.startMedia()
+        let id = String(client.resource.split(separator: "/").last ?? "")
+        let base = String(url.dropLast("/v1/whip".count))
+        // The chime (300 ms) plays at once; the first utterance (1.2 s, from 0.4 s) comes back once the VAD hears
+        // its end (0.5 s of silence later).
+        var info: SessionInfo?
+        while clock.now < deadline {
+            let body = try await HTTPClient.request("GET", "\(base)/v1/sessions/\(id)").body
+            info = try JSONDecoder().decode(SessionInfo.self, from: Data(body.utf8))
+            if (info?.model.bridge?.responsesDone ?? 0) >= 2, (info?.downlink?.framesSent ?? 0) >= 60 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let bridge = try #require(info?.model.bridge)
+        #expect(info?.model.name == "voice-echo")
+        #expect(bridge.responsesDone >= 2, "the chime and one utterance")
+        #expect((info?.downlink?.framesSent ?? 0) >= 60, "15 frames of chime and about 60 of the utterance")
+        #expect(await client.waitUntilReceived(60, timeout: .seconds(5)))
+        await client.stop()
+        kill(process.processIdentifier, SIGINT)
+        #expect(exited.wait(timeout: .now() + 10) == .success)
+        #expect(process.terminationStatus == 0)
     }
 }
