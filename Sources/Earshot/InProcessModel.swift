@@ -32,7 +32,10 @@ public protocol InProcessModel: Sendable {
     /// Serves one session: reads ``ModelSession/inputs`` until it ends (the call ended, or the relay is shutting
     /// down) and sends the model's audio. When it returns while the session is still live, the relay ends the call
     /// (`stop` from the model); when it throws, the relay logs the error as the model's and ends the call.
-    /// Cancelled when the relay stops and the model has not returned 2 s after its session ended.
+    /// Cancelled when the relay stops and the model has not returned 2 s after its session ended. Runs on the
+    /// relay's model threads (a task executor of two threads the process's relays share), not on the cooperative
+    /// pool: a model that computes holds neither the host's pool nor other sessions' models for long, as long as
+    /// it awaits between frames.
     func serve(_ session: ModelSession) async throws
 }
 
@@ -62,7 +65,9 @@ public struct InProcessModelHandle: Hashable, Sendable, CustomStringConvertible 
 }
 
 /// The built-in models (echo, parrot) as in-process models: the sans-IO reference models of
-/// `EarshotReferenceModels`, fed the session's messages in order.
+/// `EarshotReferenceModels`, fed the session's messages in order. They never block, so the relay runs them on the
+/// session's event loop, message for message as `serve` would (no task, no hop); `serve` is what a host gets when it
+/// wraps one in a model of its own.
 public struct BuiltInModel: InProcessModel {
     public let name: ReferenceModelName
 

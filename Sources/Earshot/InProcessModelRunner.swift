@@ -85,7 +85,9 @@ public final class InProcessModelRunner: Sendable {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 for await job in jobs {
-                    group.addTask {
+                    // Models run on the relay's model threads, not on the cooperative pool (see
+                    // InProcessModelExecutor); tasks they start inherit the preference.
+                    group.addTask(executorPreference: InProcessModelExecutor.shared) {
                         await job.run()
                         active.withLockedValue { $0 -= 1 }
                     }

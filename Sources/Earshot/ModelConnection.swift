@@ -1,6 +1,7 @@
 public import EarshotModelBridge
 import EarshotModelProtocol
 public import EarshotNIO
+import EarshotReferenceModels
 public import EarshotWire
 public import Logging
 public import NIOCore
@@ -16,6 +17,8 @@ public final class ModelConnection {
     private var lastTransportStatistics: ModelTransport.Statistics?
 
     enum Link {
+        /// A sans-IO built-in model (`BuiltInModel`): it never blocks, so it answers on the session's loop.
+        case builtIn(any ReferenceModel)
         case inProcess(InProcessLink)
         case transport(ModelTransport)
     }
@@ -71,6 +74,8 @@ public final class ModelConnection {
         switch model {
         case .echo:
             link = nil
+        case .inProcess(let handle) where handle.model is BuiltInModel:
+            link = .builtIn((handle.model as! BuiltInModel).name.makeModel())
         case .inProcess(let handle):
             guard let runner = resources.inProcessRunner else {
                 bridge.transportEnded("in-process models run only inside a RelayService", now: .now())
@@ -119,6 +124,15 @@ public final class ModelConnection {
     public func pump(now: Instant) {
         guard let link else { return }
         switch link {
+        case .builtIn(let model):
+            var answers: [ModelMessage] = []
+            // A built-in model answers at once; the rounds are bounded in case messages keep answering each other.
+            for _ in 0..<8 {
+                guard bridge.hasOutbound else { break }
+                while let message = bridge.pollOutbound(now: now) { model.receive(message, into: &answers) }
+                for answer in answers { bridge.receive(answer, now: now) }
+                answers.removeAll(keepingCapacity: true)
+            }
         case .inProcess(let inProcess):
             while bridge.hasOutbound, inProcess.queue.hasRoom(), let message = bridge.pollOutbound(now: now) {
                 inProcess.queue.push(message)
@@ -148,6 +162,8 @@ public final class ModelConnection {
         case .transport(let transport):
             transport.close()
             lastTransportStatistics = transport.statistics
+        case .builtIn:
+            break
         case .inProcess(let inProcess):
             // The last messages (the `stop`) go past the queue's limit: they are few, and the model must see them.
             while let message = bridge.pollOutbound(now: now) { inProcess.queue.push(message) }

@@ -15,7 +15,7 @@ public import NIOCore
 /// is what makes the `@unchecked Sendable` true.
 public final class RelayEngine: @unchecked Sendable {
     public let configuration: RelayConfiguration
-    public let eventLoop: any EventLoop
+    let eventLoop: any EventLoop
     public let dtlsContext: DTLSContext
     let logger: Logger
 

@@ -265,7 +265,7 @@ struct EmbeddingExampleTests {
     static let program = PackagePaths.root.appendingPathComponent(".build/debug/earshot-embedding-example").path
 
     @Test("earshot-embedding-example greets the caller, says each utterance back, and exits 0 on SIGINT",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(2)))
     func example() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-example-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -291,9 +291,9 @@ struct EmbeddingExampleTests {
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(20)
+        let started = clock.now + .seconds(30)
         var whip: String?
-        while whip == nil, clock.now < deadline, process.isRunning {
+        while whip == nil, clock.now < started, process.isRunning {
             let text = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
             whip = text.split(separator: "\n").first { $0.hasPrefix("WHIP: ") }.map { String($0.dropFirst(6)) }
             if whip == nil { try await Task.sleep(for: .milliseconds(50)) }
@@ -308,6 +308,7 @@ struct EmbeddingExampleTests {
         // The chime (300 ms) plays at once; the first utterance (1.2 s, from 0.4 s) comes back once the VAD hears
         // its end (0.5 s of silence later).
         var info: SessionInfo?
+        let deadline = clock.now + .seconds(20)
         while clock.now < deadline {
             let body = try await HTTPClient.request("GET", "\(base)/v1/sessions/\(id)").body
             info = try JSONDecoder().decode(SessionInfo.self, from: Data(body.utf8))
@@ -321,7 +322,7 @@ struct EmbeddingExampleTests {
         #expect(await client.waitUntilReceived(60, timeout: .seconds(5)))
         await client.stop()
         kill(process.processIdentifier, SIGINT)
-        #expect(exited.wait(timeout: .now() + 10) == .success)
+        #expect(try await offPool { exited.wait(timeout: .now() + 10) == .success })
         #expect(process.terminationStatus == 0)
     }
 }

@@ -198,9 +198,9 @@ struct RelaySettingsTests {
 
     @Test("the CLI: --print-config shows the effective settings and their sources; a bad value exits 2 naming it; --help lists every setting",
           .timeLimit(.minutes(1)))
-    func commandLine() throws {
+    func commandLine() async throws {
         let path = try Self.file(#"{"opus-bitrate": 24000, "codec-path": "passthrough"}"#)
-        let printed = try runEarshot(
+        let printed = try await runEarshot(
             ["serve", "--print-config", "--config", path, "--max-sessions", "30", "--named-model", "p=parrot"],
             environment: ["EARSHOT_CODEC_PATH": "transcode", "EARSHOT_VAD_SILENCE_MS": "800"])
         #expect(printed.status == 0, "\(printed.stderr)")
@@ -220,11 +220,11 @@ struct RelaySettingsTests {
             #expect(printed.stderr.contains(line + "\n"), "\(line) in \(printed.stderr)")
         }
 
-        let refused = try runEarshot(["serve"], environment: ["EARSHOT_OPUS_COMPLEXITY": "11"])
+        let refused = try await runEarshot(["serve"], environment: ["EARSHOT_OPUS_COMPLEXITY": "11"])
         #expect(refused.status == 2)
         #expect(refused.stderr == "earshot serve: invalid setting opus-complexity = '11' (environment EARSHOT_OPUS_COMPLEXITY): expected an integer from 0 to 10\n")
 
-        let help = try runEarshot(["serve", "--help"])
+        let help = try await runEarshot(["serve", "--help"])
         for setting in RelaySettings.all {
             #expect(help.stdout.contains("--\(setting.name) "), "--\(setting.name) in --help")
             #expect(help.stdout.contains(RelaySettings.environmentVariable(setting.name)), "\(setting.name)'s variable in --help")
@@ -235,7 +235,7 @@ struct RelaySettingsTests {
 
 /// Runs the debug `earshot` with `arguments` (environment: this process's, without `EARSHOT_*`, plus
 /// `environment`); its exit status and output. Bounded at 30 s.
-func runEarshot(_ arguments: [String], environment: [String: String] = [:]) throws
+func runEarshot(_ arguments: [String], environment: [String: String] = [:]) async throws
     -> (status: Int32, stdout: String, stderr: String)
 {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-run-\(UUID())")
@@ -261,9 +261,9 @@ func runEarshot(_ arguments: [String], environment: [String: String] = [:]) thro
     let done = DispatchSemaphore(value: 0)
     process.terminationHandler = { _ in done.signal() }
     try process.run()
-    if done.wait(timeout: .now() + 30) == .timedOut {
+    if try await offPool({ done.wait(timeout: .now() + 30) == .timedOut }) {
         process.terminate()
-        _ = done.wait(timeout: .now() + 5)
+        _ = try await offPool { done.wait(timeout: .now() + 5) }
         throw TestFailure("earshot \(arguments.joined(separator: " ")) did not finish in 30 s")
     }
     return (

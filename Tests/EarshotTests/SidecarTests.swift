@@ -98,7 +98,7 @@ struct SidecarTests {
         // The echo call hangs up (WHIP DELETE: its model gets `stop`); the parrot's call is live at SIGTERM.
         await echo.stop()
         process.terminate()
-        let finished = exited.wait(timeout: .now() + 15) == .success
+        let finished = try await offPool { exited.wait(timeout: .now() + 15) == .success }
         stopped = finished
         #expect(finished, "the example did not exit after SIGTERM: \(log().suffix(3000))")
         #expect(process.terminationStatus == 0, "\(log())")

@@ -18,3 +18,11 @@ enum PackagePaths {
         String(decoding: try Data(contentsOf: root.appendingPathComponent("Fixtures/\(relativePath)")), as: UTF8.self)
     }
 }
+
+/// Runs blocking work (waiting for a process, reading its pipes) on a thread of its own, so that the cooperative
+/// pool — which every async test and the relay's in-process models share — is never held by a wait.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// The threads in-process models run on: a task executor of the relay's own (`withTaskExecutorPreference`), so a
+/// model's work never waits for a cooperative pool that something else in the host holds (a blocking call, a long
+/// computation), and a model that computes for a while does not hold the host's pool either. The threads start
+/// once and live as long as the process; jobs run in the order they came, on whichever thread is free.
+final class InProcessModelExecutor: TaskExecutor, @unchecked Sendable {
+    /// The executor every relay in the process shares.
+    static let shared = InProcessModelExecutor(threads: 2)
+
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var jobs: [UnownedJob] = []
+    private var head = 0
+
+    init(threads: Int) {
+        for index in 0..<max(1, threads) {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "earshot-model-\(index)"
+            thread.start()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while head == jobs.count { condition.wait() }
+            let job = jobs[head]
+            head += 1
+            if head == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 1024, head * 2 >= jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
