@@ -223,3 +223,66 @@ struct StdioFramingTests {
         #expect(decoder.bufferedByteCount == 0)
     }
 }
+
+/// The sidecar's multiplexed framing (`earshot serve --model stdio`, Docs/model-protocol.md "Sidecar").
+@Suite struct MultiplexedStdioFramingTests {
+    @Test("the documented example: clear from the model in session a1")
+    func documentedExample() throws {
+        let bytes: [UInt8] = [0x00, 0x00, 0x00, 0x14, 0x01, 0x02, 0x61, 0x31] + Array(#"{"type":"clear"}"#.utf8)
+        var decoder = StdioFrameDecoder(multiplexed: true)
+        decoder.append(bytes)
+        let frame = try #require(try decoder.nextFrame())
+        #expect(frame.sessionID == "a1" && frame.kind == .control)
+        #expect(try ModelControlMessage(json: frame.body) == .clear)
+        #expect(try StdioFrameEncoder.encode(.control(.clear), sessionID: "a1") == bytes)
+    }
+
+    @Test("frames of several sessions and a relay-level one, byte by byte")
+    func sessionsInterleaved() throws {
+        let message = ModelAudioMessage(header: .output(sequence: 0, responseID: 1), samples: [1, -1])
+        let audio = ModelMessage.audio(message)
+        let stream = try StdioFrameEncoder.encode(.control(.clear), sessionID: "s1")
+            + StdioFrameEncoder.encode(kind: .control, body: Array(#"{"type":"relay.ready"}"#.utf8), sessionID: "")
+            + StdioFrameEncoder.encode(audio, sessionID: "s2")
+        var decoder = StdioFrameDecoder(multiplexed: true)
+        var frames: [StdioFrame] = []
+        for byte in stream {
+            decoder.append([byte])
+            while let frame = try decoder.nextFrame() { frames.append(frame) }
+        }
+        #expect(frames.map(\.sessionID) == ["s1", "", "s2"])
+        #expect(frames[2].kind == .audio && frames[2].body == message.serialized())
+        #expect(decoder.bufferedByteCount == 0)
+    }
+
+    @Test("a session id longer than its frame, or not ASCII, skips that frame only; an oversized length loses the stream")
+    func badFrames() throws {
+        var decoder = StdioFrameDecoder(multiplexed: true)
+        decoder.append([0x00, 0x00, 0x00, 0x03, 0x01, 0x05, 0x61])  // id length 5, one byte left
+        decoder.append([0x00, 0x00, 0x00, 0x04, 0x01, 0x01, 0xC3, 0x7B])  // id not ASCII
+        decoder.append(try StdioFrameEncoder.encode(.control(.clear), sessionID: "ok"))
+        #expect(throws: ModelProtocolError.badSessionID) { try decoder.nextFrame() }
+        #expect(throws: ModelProtocolError.badSessionID) { try decoder.nextFrame() }
+        #expect(try decoder.nextFrame()?.sessionID == "ok")
+        #expect(ModelProtocolError.badSessionID.code == .badFrame && !ModelProtocolError.badSessionID.isFatal)
+
+        var lost = StdioFrameDecoder(multiplexed: true)
+        let over = UInt32(MultiplexedStdio.maximumFrameLength + 1)
+        lost.append([UInt8(over >> 24), UInt8(over >> 16 & 0xFF), UInt8(over >> 8 & 0xFF), UInt8(over & 0xFF)])
+        #expect(throws: ModelProtocolError.frameTooLarge(Int(over))) { try lost.nextFrame() }
+        #expect(lost.streamError == .frameTooLarge(Int(over)) && lost.bufferedByteCount == 0)
+        // The largest multiplexed length is still taken: 1 MiB body, kind, id length, a 255-byte id.
+        var largest = StdioFrameDecoder(multiplexed: true)
+        let limit = UInt32(MultiplexedStdio.maximumFrameLength)
+        largest.append([UInt8(limit >> 24), UInt8(limit >> 16 & 0xFF), UInt8(limit >> 8 & 0xFF), UInt8(limit & 0xFF)])
+        #expect(try largest.nextFrame() == nil && largest.streamError == nil)
+    }
+
+    @Test("the encoder refuses an id the wire cannot carry")
+    func encoderRefusesBadIDs() {
+        #expect(throws: ModelProtocolError.badSessionID) {
+            try StdioFrameEncoder.encode(.control(.clear), sessionID: String(repeating: "a", count: 256))
+        }
+        #expect(throws: ModelProtocolError.badSessionID) { try StdioFrameEncoder.encode(.control(.clear), sessionID: "é") }
+    }
+}

@@ -30,11 +30,13 @@ public enum ModelProtocolFuzzChecks {
         if !condition { throw Violation(message()) }
     }
 
-    /// Every check below on the same bytes: as JSON text, as an audio message and as a stdio stream.
+    /// Every check below on the same bytes: as JSON text, as an audio message, as a stdio stream and as the
+    /// sidecar's multiplexed stream.
     public static func check(_ bytes: UnsafeRawBufferPointer) throws(Violation) {
         try json(bytes)
         try audio(bytes)
         try stdio(bytes)
+        try multiplexedStdio(bytes)
     }
 
     // MARK: JSON and control messages
@@ -186,6 +188,67 @@ public enum ModelProtocolFuzzChecks {
             let again = Result { () throws(ModelProtocolError) in try decoder.next() }
             try require(again == .success(message), "a re-encoded frame decodes to \(again), expected \(message)")
             try require(decoder.bufferedByteCount == 0, "a re-encoded frame left \(decoder.bufferedByteCount) bytes")
+        }
+    }
+
+    /// The sidecar's multiplexed framing (`StdioFrameDecoder(multiplexed: true)`): the same frames (kind, session
+    /// id, body) and errors however the stream is split; a lost stream stays lost; what stays buffered is at most
+    /// an incomplete frame; every frame it gives encodes back to a frame that decodes to exactly it.
+    public static func multiplexedStdio(_ bytes: UnsafeRawBufferPointer) throws(Violation) {
+        func frames(_ pieces: [Int]) throws(Violation) -> [Result<StdioFrame, ModelProtocolError>] {
+            var decoder = StdioFrameDecoder(multiplexed: true)
+            var outcomes: [Result<StdioFrame, ModelProtocolError>] = []
+            var offset = 0
+            for piece in pieces {
+                decoder.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + piece)]))
+                offset += piece
+                if decoder.streamError != nil { continue }
+                while true {
+                    let next = Result { () throws(ModelProtocolError) in try decoder.nextFrame() }
+                    switch next {
+                    case .success(nil):
+                        break
+                    case .success(let frame?):
+                        try require(frame.sessionID.map(MultiplexedStdio.isValidSessionID) == true,
+                                    "a frame without a valid session id: \(frame.sessionID ?? "nil")")
+                        outcomes.append(.success(frame))
+                        continue
+                    case .failure(let error):
+                        outcomes.append(.failure(error))
+                        if decoder.streamError != nil {
+                            try require(error.isFatal, "the stream was lost to a non-fatal \(error)")
+                            break
+                        }
+                        try require(!error.isFatal, "a fatal \(error) did not lose the stream")
+                        continue
+                    }
+                    break
+                }
+                try require(decoder.bufferedByteCount < 4 + MultiplexedStdio.maximumFrameLength,
+                            "\(decoder.bufferedByteCount) bytes buffered after draining")
+            }
+            return outcomes
+        }
+        let whole = try frames([bytes.count])
+        if bytes.count <= 2048 {
+            let byByte = try frames(Array(repeating: 1, count: bytes.count))
+            try require(byByte == whole, "byte by byte: \(byByte), in one piece: \(whole)")
+        }
+        for case .success(let frame) in whole {
+            let encoded: [UInt8]
+            do {
+                encoded = try StdioFrameEncoder.encode(kind: frame.kind, body: frame.body, sessionID: frame.sessionID)
+            } catch {
+                // A multiplexed frame may carry a body longer than one message (a short id leaves room): the
+                // encoder refuses what no reader would take as a message.
+                try require(error == .frameTooLarge(frame.body.count + 1) && frame.body.count > ModelMessage.maximumBodyLength,
+                            "a decoded frame does not encode: \(error)")
+                continue
+            }
+            var decoder = StdioFrameDecoder(multiplexed: true)
+            decoder.append(encoded)
+            let again = Result { () throws(ModelProtocolError) in try decoder.nextFrame() }
+            try require(again == .success(frame), "a re-encoded frame decodes to \(again), expected \(frame)")
         }
     }
 
