@@ -165,7 +165,6 @@ public final class ModelSession: Sendable {
     let queue: InProcessInputQueue
     private let eventLoop: any EventLoop
     private let deliverer: NIOLoopBound<InProcessDeliverer>
-    private let outputSequence = NIOLockedValueBox<UInt32>(0)
 
     init(
         start: ModelControlMessage.SessionStart, outputSampleRate: Int, queue: InProcessInputQueue,
@@ -189,12 +188,13 @@ public final class ModelSession: Sendable {
         guard samples.count * 2 <= ModelAudioMessage.maximumPayloadLength else {
             throw .tooLarge(samples: samples.count)
         }
-        let sequence = outputSequence.withLockedValue { value in
-            defer { value &+= 1 }
-            return value
-        }
-        try await deliver(.audio(ModelAudioMessage(
-            header: .output(sequence: sequence, responseID: response), samples: samples)))
+        // The sequence number is taken on the loop, in the order the audio reaches the bridge, so that sends from
+        // several tasks still count up without gaps.
+        let deliverer = self.deliverer
+        let accepted = try? await eventLoop.submit {
+            deliverer.value.deliver(outputSamples: samples, response: response)
+        }.get()
+        guard accepted == true else { throw .ended }
     }
 
     /// Drops every output sample queued and not yet sent (barge-in); marks behind it are cancelled.
@@ -420,11 +420,21 @@ final class InProcessInputQueue: Sendable {
 /// what the model sends. Set up by `ModelConnection`; after the session ended it refuses everything.
 final class InProcessDeliverer {
     var receive: ((ModelMessage) -> Void)?
+    /// The next output audio message's sequence number.
+    private var outputSequence: UInt32 = 0
 
     /// Hands the message to the session; false once the session has ended.
     func deliver(_ message: ModelMessage) -> Bool {
         guard let receive else { return false }
         receive(message)
         return true
+    }
+
+    /// Output audio, numbered here, in the order it reaches the session; false once the session has ended.
+    func deliver(outputSamples samples: [Int16], response: UInt64) -> Bool {
+        guard receive != nil else { return false }
+        defer { outputSequence &+= 1 }
+        return deliver(.audio(ModelAudioMessage(
+            header: .output(sequence: outputSequence, responseID: response), samples: samples)))
     }
 }
