@@ -183,7 +183,8 @@ public final class ModelSession: Sendable {
 
     /// Sends PCM16 mono samples at ``outputSampleRate`` as output audio of response `response` (a number > 0
     /// the model picks, which ties the audio to its `responseDone` and to the relay's `played` report). The relay
-    /// paces it out in real time: send as fast as it is made.
+    /// paces it out in real time: send as fast as it is made. Several tasks may send: each message is numbered in
+    /// the order it reaches the relay.
     public func send(_ samples: [Int16], response: UInt64 = 1) async throws(ModelSessionError) {
         guard samples.count * 2 <= ModelAudioMessage.maximumPayloadLength else {
             throw .tooLarge(samples: samples.count)
