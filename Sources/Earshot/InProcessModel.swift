@@ -178,7 +178,8 @@ public final class ModelSession: Sendable {
     }
 
     /// The caller's audio and the relay's events, in order; it finishes after ``ModelInput/ended(reason:)``.
-    /// One reader: iterating it from two tasks at once splits the inputs between them.
+    /// Meant for one reader: two tasks iterating it at once each get some of the inputs (each input goes to one of
+    /// them), and only one of them sees the end.
     public var inputs: Inputs { Inputs(session: self) }
 
     /// Sends PCM16 mono samples at ``outputSampleRate`` as output audio of response `response` (a number > 0
@@ -306,20 +307,23 @@ enum InProcessItem: Sendable {
     case callConnected
 }
 
-/// The session's input queue: the relay's side pushes (on its event loop, after checking ``count`` against its
-/// limit), the model's side awaits. One reader. Finishing wakes the reader; what was queued is still read first.
+/// The session's input queue: the relay's side pushes (on its event loop, after checking ``hasRoom()``), the
+/// model's side awaits. Readers are served in the order they started waiting, each message to one of them.
+/// Finishing wakes every reader; what was queued is still read first.
 final class InProcessInputQueue: Sendable {
     private struct State {
         var items: [InProcessItem] = []
         var head = 0
         var finished = false
-        var waiter: CheckedContinuation<InProcessItem?, Never>?
-        /// The relay's side was refused room since the reader last drained below half.
+        /// Readers waiting, oldest first, each with an id so that its cancellation resumes that one.
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<InProcessItem?, Never>)] = []
+        var nextWaiterID: UInt64 = 0
+        /// The relay's side was refused room since the readers last drained below half.
         var refused = false
     }
 
     private let state = NIOLockedValueBox(State())
-    /// Called (from the reader's task) when the queue drained to half after the relay was refused room.
+    /// Called (from a reader's task) when the queue drained to half after the relay was refused room.
     private let onDrained: @Sendable () -> Void
     let limit: Int
 
@@ -349,27 +353,24 @@ final class InProcessInputQueue: Sendable {
         push(item: .callConnected)
     }
 
-    private func push(item message: InProcessItem) {
+    private func push(item: InProcessItem) {
         let waiter: CheckedContinuation<InProcessItem?, Never>? = state.withLockedValue { state in
             guard !state.finished else { return nil }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.items.append(message)
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
+            state.items.append(item)
             return nil
         }
-        waiter?.resume(returning: message)
+        waiter?.resume(returning: item)
     }
 
-    /// No more messages: the reader gets what is queued, then nil.
+    /// No more messages: readers get what is queued, then nil.
     func finish() {
-        let waiter: CheckedContinuation<InProcessItem?, Never>? = state.withLockedValue { state in
+        let waiters = state.withLockedValue { state in
             state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.waiters.removeAll() }
+            return state.waiters.map(\.continuation)
         }
-        waiter?.resume(returning: nil)
+        for waiter in waiters { waiter.resume(returning: nil) }
     }
 
     /// The next message, waiting for one; nil once finished and drained, or when the reading task is cancelled.
@@ -377,13 +378,17 @@ final class InProcessInputQueue: Sendable {
         let (ready, drained) = state.withLockedValue { Self.take(&$0, limit: limit) }
         if drained { onDrained() }
         if let ready { return ready }
+        let id = state.withLockedValue { state in
+            defer { state.nextWaiterID &+= 1 }
+            return state.nextWaiterID
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<InProcessItem?, Never>) in
                 let (ready, drained) = state.withLockedValue { state -> (InProcessItem??, Bool) in
                     let (ready, drained) = Self.take(&state, limit: limit)
                     if ready != nil { return (ready, drained) }
                     if Task.isCancelled { return (.some(nil), drained) }
-                    state.waiter = continuation
+                    state.waiters.append((id, continuation))
                     return (nil, drained)
                 }
                 if drained { onDrained() }
@@ -391,8 +396,8 @@ final class InProcessInputQueue: Sendable {
             }
         } onCancel: {
             let waiter: CheckedContinuation<InProcessItem?, Never>? = state.withLockedValue { state in
-                defer { state.waiter = nil }
-                return state.waiter
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
             }
             waiter?.resume(returning: nil)
         }

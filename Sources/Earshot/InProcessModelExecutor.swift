@@ -4,6 +4,7 @@ import Foundation
 /// model's work never waits for a cooperative pool that something else in the host holds (a blocking call, a long
 /// computation), and a model that computes for a while does not hold the host's pool either. The threads start
 /// once and live as long as the process; jobs run in the order they came, on whichever thread is free.
+@available(macOS 15, *)
 final class InProcessModelExecutor: TaskExecutor, @unchecked Sendable {
     /// The executor every relay in the process shares.
     static let shared = InProcessModelExecutor(threads: 2)

@@ -86,10 +86,17 @@ public final class InProcessModelRunner: Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 for await job in jobs {
                     // Models run on the relay's model threads, not on the cooperative pool (see
-                    // InProcessModelExecutor); tasks they start inherit the preference.
-                    group.addTask(executorPreference: InProcessModelExecutor.shared) {
-                        await job.run()
-                        active.withLockedValue { $0 -= 1 }
+                    // InProcessModelExecutor); their child tasks inherit the preference.
+                    if #available(macOS 15, *) {
+                        group.addTask(executorPreference: InProcessModelExecutor.shared) {
+                            await job.run()
+                            active.withLockedValue { $0 -= 1 }
+                        }
+                    } else {
+                        group.addTask {
+                            await job.run()
+                            active.withLockedValue { $0 -= 1 }
+                        }
                     }
                 }
                 group.addTask {
@@ -103,6 +110,8 @@ public final class InProcessModelRunner: Sendable {
         } catch {
             // GraceExpired: the models still running were cancelled and have returned.
         }
+        // Every job that started has returned; any left in the stream (a cancelled run) never started.
+        active.withLockedValue { $0 = 0 }
     }
 
     private struct GraceExpired: Error {}

@@ -256,7 +256,8 @@ public enum RelayServiceError: Error, Hashable, Sendable, CustomStringConvertibl
     }
 }
 
-/// A one-shot signal: `wait` returns once `fire` was called (before or after).
+/// A one-shot signal: `wait` returns once `fire` was called (before or after), or when the waiting task is
+/// cancelled (which fires it: a cancelled relay stops as a stopped one does).
 final class StopSignal: Sendable {
     private let state = NIOLockedValueBox<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
@@ -269,12 +270,16 @@ final class StopSignal: Sendable {
     }
 
     func wait() async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLockedValue { state in
-                if !state.fired { state.waiters.append(continuation) }
-                return state.fired
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let fired = state.withLockedValue { state in
+                    if !state.fired { state.waiters.append(continuation) }
+                    return state.fired
+                }
+                if fired { continuation.resume() }
             }
-            if fired { continuation.resume() }
+        } onCancel: {
+            fire()
         }
     }
 }

@@ -30,15 +30,15 @@ public struct RelaySettings: Sendable {
         "EARSHOT_" + setting.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
-    /// Resolves the settings: defaults, then the config file (`--config`, else `EARSHOT_CONFIG`), then the
-    /// environment's `EARSHOT_*` variables, then `flags` (setting name and value, in the order given; `named-model`
-    /// may repeat, as `NAME=MODEL`). `inProcessModels` are the host program's own models, which `model` and
-    /// `named-model` may name.
+    /// Resolves the settings: `defaults` (a host program's own defaults; the relay's otherwise), then the config
+    /// file (`--config`, else `EARSHOT_CONFIG`), then the environment's `EARSHOT_*` variables, then `flags`
+    /// (setting name and value, in the order given; `named-model` may repeat, as `NAME=MODEL`).
+    /// `inProcessModels` are the host program's own models, which `model` and `named-model` may name.
     public static func resolve(
         flags: [(name: String, value: String)] = [], environment: [String: String] = [:], configFile: String? = nil,
-        inProcessModels: [String: any InProcessModel] = [:]
+        inProcessModels: [String: any InProcessModel] = [:], defaults: RelayConfiguration = RelayConfiguration()
     ) throws(SettingsError) -> RelaySettings {
-        var settings = RelaySettings(configuration: RelayConfiguration(), sources: [:], configFile: nil)
+        var settings = RelaySettings(configuration: defaults, sources: [:], configFile: nil)
         let file = configFile ?? environment[configFileVariable].flatMap { $0.isEmpty ? nil : $0 }
         if let file {
             settings.configFile = file
@@ -382,13 +382,13 @@ public struct RelaySettings: Sendable {
             help: "The most model audio queued for the client, in seconds",
             apply: { (config, text, _) throws(Problem) in
                 config.audio.maxQueuedAudio = .seconds(try Parse.integer(text, 1...600))
-            }, current: { JSONValue(Int($0.audio.maxQueuedAudio.seconds)) }),
+            }, current: { JSONValue(Int($0.audio.maxQueuedAudio.components.seconds)) }),
         Setting(
             name: "downlink-start-delay-ms", expected: Parse.integerExpected(0...1000),
             help: "Slack in ms before the first downlink frame of a talkspurt (0 for models faster than real time)",
             apply: { (config, text, _) throws(Problem) in
                 config.audio.downlinkStartDelay = .milliseconds(try Parse.integer(text, 0...1000))
-            }, current: { JSONValue(Int($0.audio.downlinkStartDelay.seconds * 1000)) }),
+            }, current: { JSONValue(milliseconds($0.audio.downlinkStartDelay)) }),
         Setting(
             name: "vad-threshold", expected: "a number from 0 to 1",
             help: "Server VAD threshold (higher needs louder, clearer speech)",
@@ -403,13 +403,13 @@ public struct RelaySettings: Sendable {
             help: "Server VAD prefix padding in ms: audio before the detected start that speech_started includes",
             apply: { (config, text, _) throws(Problem) in
                 config.voiceActivity.prefixPadding = .milliseconds(try Parse.integer(text, 0...60_000))
-            }, current: { JSONValue(Int($0.voiceActivity.prefixPadding.seconds * 1000)) }),
+            }, current: { JSONValue(milliseconds($0.voiceActivity.prefixPadding)) }),
         Setting(
             name: "vad-silence-ms", expected: Parse.integerExpected(0...60_000),
             help: "Server VAD silence duration in ms that ends speech",
             apply: { (config, text, _) throws(Problem) in
                 config.voiceActivity.silenceDuration = .milliseconds(try Parse.integer(text, 0...60_000))
-            }, current: { JSONValue(Int($0.voiceActivity.silenceDuration.seconds * 1000)) }),
+            }, current: { JSONValue(milliseconds($0.voiceActivity.silenceDuration)) }),
     ]
 
     /// `named-model`: further models an offer may pick by name (`?model=NAME`).
@@ -523,6 +523,12 @@ public enum HostPort {
     public static func text(_ host: String, _ port: Int) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
+}
+
+/// A duration in whole milliseconds, rounded (the settings in ms are whole milliseconds).
+private func milliseconds(_ duration: Duration) -> Int {
+    let (seconds, attoseconds) = duration.components
+    return Int(seconds) * 1000 + Int((Double(attoseconds) / 1e15).rounded())
 }
 
 extension Duration {

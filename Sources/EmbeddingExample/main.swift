@@ -30,10 +30,13 @@ guard let (given, config) = flags(CommandLine.arguments.dropFirst()) else {
 let model = VoiceActivityEcho()
 let settings: RelaySettings
 do {
-    // The model is the default; a flag, a variable or the file may still pick another (echo, parrot, …).
+    // The model is this program's default; a flag, a variable or the file may still pick another (echo, parrot,
+    // or "voice-echo" by name).
+    var defaults = RelayConfiguration()
+    defaults.model = .inProcess("voice-echo", model)
     settings = try RelaySettings.resolve(
-        flags: [("model", "voice-echo")] + given, environment: ProcessInfo.processInfo.environment,
-        configFile: config, inProcessModels: ["voice-echo": model])
+        flags: given, environment: ProcessInfo.processInfo.environment, configFile: config,
+        inProcessModels: ["voice-echo": model], defaults: defaults)
 } catch {
     FileHandle.standardError.write(Data("earshot-embedding-example: \(error)\n".utf8))
     exit(2)

@@ -184,11 +184,21 @@ struct RelaySettingsTests {
             ("codec-path", "passthrough"), ("http", "[::1]:9000"), ("udp", "127.0.0.1:0"), ("model", "parrot"),
             ("named-model", "echo=builtin:echo"), ("named-model", "side=stdio"), ("model-ready-timeout", "2.5"),
             ("vad-threshold", "0.7"), ("opus-dtx", "on"), ("public-address", "192.0.2.1"), ("log-level", "debug"),
+            ("vad-silence-ms", "1001"), ("vad-prefix-padding-ms", "59999"), ("downlink-start-delay-ms", "999"),
         ])
         let path = try Self.file(settings.json())
         let again = try RelaySettings.resolve(configFile: path)
         #expect(again.configuration == settings.configuration)
         #expect(again.json() == settings.json())
+        #expect(settings.json().contains(#""vad-silence-ms": 1001"#))
+        // A host program's defaults sit under the file, the environment and the flags.
+        var defaults = RelayConfiguration()
+        defaults.maxSessions = 9
+        defaults.audio.codecPath = .passthrough
+        let hosted = try RelaySettings.resolve(
+            flags: [("max-sessions", "12")], environment: [:], defaults: defaults)
+        #expect(hosted.configuration.maxSessions == 12 && hosted.configuration.audio.codecPath == .passthrough)
+        #expect(hosted.sources["codec-path"] == nil)
         // The token is never printed.
         let secret = try RelaySettings.resolve(flags: [("token", "s3cret")])
         #expect(!secret.json().contains("s3cret") && secret.json().contains(#""token": "(hidden)""#))

@@ -58,7 +58,8 @@ struct SidecarTests {
         let deadline = clock.now + .seconds(20)
         while ready == nil, clock.now < deadline, process.isRunning {
             let text = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
-            if let line = text.split(separator: "\n").first {
+            if let end = text.firstIndex(of: "\n") {  // a whole line only
+                let line = text[..<end]
                 ready = try JSONDecoder().decode(Ready.self, from: Data(line.utf8))
             } else {
                 try await Task.sleep(for: .milliseconds(50))

@@ -53,10 +53,18 @@ public final class StdioMultiplexer {
         eventLoop: any EventLoop, logger: Logger, onInputClosed: @escaping @Sendable (String) -> Void
     ) async throws(StdioMultiplexerError) -> NIOLoopBound<StdioMultiplexer> {
         fflush(nil)
-        let input = dup(0)
-        let output = dup(1)
-        guard input >= 0, output >= 0 else { throw .descriptors("dup: \(String(cString: strerror(errno)))") }
+        // Copies above stderr, closed on exec (model processes started later must not hold our pipes).
+        let input = fcntl(0, F_DUPFD_CLOEXEC, 3)
+        let output = input >= 0 ? fcntl(1, F_DUPFD_CLOEXEC, 3) : -1
+        guard input >= 0, output >= 0 else {
+            let reason = String(cString: strerror(errno))
+            if input >= 0 { closeDescriptor(input) }
+            throw .descriptors("cannot copy stdin and stdout: \(reason)")
+        }
         pointStandardStreamsAtDevNull()
+        // A parent that closes its end of our stdout must not kill the relay with SIGPIPE: the write fails instead,
+        // the pipe closes and the relay shuts down.
+        signal(SIGPIPE, SIG_IGN)
         let hub: NIOLoopBound<StdioMultiplexer>
         do {
             hub = try await eventLoop.submit {
@@ -188,6 +196,10 @@ public enum StdioMultiplexerError: Error, Hashable, Sendable, CustomStringConver
         case .descriptors(let detail): "--model stdio: \(detail)"
         }
     }
+}
+
+private func closeDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
 }
 
 /// After the multiplexer took copies of stdin and stdout: the originals read and write /dev/null.
