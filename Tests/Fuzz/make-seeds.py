@@ -255,6 +255,12 @@ def model_audio(type_, flags, sequence, media_time, relay_time, payload):
     return struct.pack('!BBHIQQ', type_, flags, 0, sequence, media_time, relay_time) + payload
 
 
+def sidecar_frame(kind_, session_id, body):
+    """One frame of the sidecar's multiplexed stdio: length (kind, id length, id, body), kind, id length, id, body."""
+    ident = session_id.encode('ascii')
+    return struct.pack('!IBB', len(body) + 2 + len(ident), kind_, len(ident)) + ident + body
+
+
 def pcm16(samples):
     return struct.pack('<%dh' % len(samples), *samples)
 
@@ -296,6 +302,16 @@ def model_protocol_seeds():
                             + model_frame(1, b'[1,2') + model_frame(2, b'\x09' + bytes(23)) + clear)
     seeds['bad-too-large'] = struct.pack('!IB', 1048578, 2) + bytes(16)
     seeds['bad-stray-print'] = b'hello\n' + clear
+    # The sidecar's multiplexed framing (`earshot serve --model stdio`), both directions, two sessions interleaved.
+    ready = b'{"type":"relay.ready","protocol":"earshot-model/1","http":"127.0.0.1:8080","udp":"127.0.0.1:50000"}'
+    seeds['sidecar-relay-to-model'] = (sidecar_frame(1, '', ready) + sidecar_frame(1, 'a1', relay_side[0])
+                                       + sidecar_frame(1, 'b2', relay_side[0]) + sidecar_frame(2, 'a1', inputs[0])
+                                       + sidecar_frame(2, 'b2', inputs[1]) + sidecar_frame(1, 'a1', relay_side[4]))
+    seeds['sidecar-model-to-relay'] = (sidecar_frame(1, 'b2', model_side[0]) + sidecar_frame(2, 'b2', outputs[0])
+                                       + sidecar_frame(1, 'b2', model_side[3]) + sidecar_frame(1, 'zz', model_side[1]))
+    seeds['sidecar-doc-clear'] = sidecar_frame(1, 'a1', b'{"type":"clear"}')
+    seeds['sidecar-bad-ids'] = (struct.pack('!IBB', 3, 1, 5) + b'a' + struct.pack('!IBB', 4, 1, 1) + b'\xc3{'
+                                + sidecar_frame(1, 'ok', b'{"type":"clear"}'))
     return seeds
 
 
