@@ -1,3 +1,4 @@
+import EarshotAudio
 public import EarshotModelProtocol
 public import EarshotReferenceModels
 import NIOConcurrencyHelpers
@@ -41,10 +42,7 @@ public protocol InProcessModel: Sendable {
 
 extension InProcessModel {
     public func outputSampleRate(for start: ModelControlMessage.SessionStart) -> Int? {
-        let offered = start.outputAudioFormats.compactMap(ModelControlMessage.OutputAudioFormat.init(name:))
-            .filter { $0.encoding == "pcm16" }.map(\.sampleRate)
-        if offered.contains(start.inputAudioFormat.sampleRate) { return start.inputAudioFormat.sampleRate }
-        return offered.max()
+        start.preferredPCM16OutputRate
     }
 }
 
@@ -312,8 +310,7 @@ enum InProcessItem: Sendable {
 /// Finishing wakes every reader; what was queued is still read first.
 final class InProcessInputQueue: Sendable {
     private struct State {
-        var items: [InProcessItem] = []
-        var head = 0
+        var items = FIFOQueue<InProcessItem>()
         var finished = false
         /// Readers waiting, oldest first, each with an id so that its cancellation resumes that one.
         var waiters: [(id: UInt64, continuation: CheckedContinuation<InProcessItem?, Never>)] = []
@@ -335,13 +332,11 @@ final class InProcessInputQueue: Sendable {
     /// Whether one more message fits; a `false` arms the drained callback.
     func hasRoom() -> Bool {
         state.withLockedValue { state in
-            let room = !state.finished && state.items.count - state.head < limit
+            let room = !state.finished && state.items.count < limit
             if !room { state.refused = true }
             return room
         }
     }
-
-    var count: Int { state.withLockedValue { $0.items.count - $0.head } }
 
     /// Appends a message (the caller checked ``hasRoom()``; a stop may go past the limit); ignored once finished.
     func push(_ message: ModelMessage) {
@@ -406,15 +401,9 @@ final class InProcessInputQueue: Sendable {
     /// Takes the first queued message (`.some(nil)`: finished and drained; nil: nothing yet), and whether the
     /// relay waits for room that is now there.
     private static func take(_ state: inout State, limit: Int) -> (InProcessItem??, Bool) {
-        guard state.head < state.items.count else { return (state.finished ? .some(nil) : nil, false) }
-        let message = state.items[state.head]
-        state.head += 1
-        if state.head >= 64, state.head * 2 >= state.items.count {
-            state.items.removeFirst(state.head)
-            state.head = 0
-        }
+        guard let message = state.items.popFirst() else { return (state.finished ? .some(nil) : nil, false) }
         var drained = false
-        if state.refused, state.items.count - state.head <= limit / 2 {
+        if state.refused, state.items.count <= limit / 2 {
             state.refused = false
             drained = true
         }

@@ -1,3 +1,4 @@
+import EarshotAudio
 import Foundation
 
 /// The threads in-process models run on: a task executor of the relay's own (`withTaskExecutorPreference`), so a
@@ -11,8 +12,7 @@ final class InProcessModelExecutor: TaskExecutor, @unchecked Sendable {
 
     private let condition = NSCondition()
     // Guarded by `condition`.
-    private var jobs: [UnownedJob] = []
-    private var head = 0
+    private var jobs = FIFOQueue<UnownedJob>()
 
     init(threads: Int) {
         for index in 0..<max(1, threads) {
@@ -33,16 +33,8 @@ final class InProcessModelExecutor: TaskExecutor, @unchecked Sendable {
     private func work() {
         while true {
             condition.lock()
-            while head == jobs.count { condition.wait() }
-            let job = jobs[head]
-            head += 1
-            if head == jobs.count {
-                jobs.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 1024, head * 2 >= jobs.count {
-                jobs.removeFirst(head)
-                head = 0
-            }
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.popFirst()!
             condition.unlock()
             job.runSynchronously(on: asUnownedTaskExecutor())
         }

@@ -395,6 +395,12 @@ public final class RelayEngine: @unchecked Sendable {
             totals.integers["earshot_sessions_ended_total"] = self.counters.sessionsEnded
             totals.integers["earshot_offers_rejected_total"] = self.counters.offersRejected
             totals.integers["earshot_drops_total{reason=\"unrouted\"}"] = self.counters.datagramsUnrouted
+            if let sidecar = self.stdio?.statistics {
+                // Frames from a sidecar parent the relay could not use: counted, never silent.
+                totals.integers["earshot_drops_total{reason=\"sidecar_unknown_session\"}"] = sidecar.framesForUnknownSessions
+                totals.integers["earshot_drops_total{reason=\"sidecar_bad_frame\"}"] = sidecar.badFrames
+                totals.integers["earshot_drops_total{reason=\"sidecar_relay_level\"}"] = sidecar.relayLevelFramesReceived
+            }
             let process = ProcessFigures.read()
             if let process { totals.seconds["process_cpu_seconds_total"] = process.cpuSeconds }
             self.counterPublisher.publish(totals)

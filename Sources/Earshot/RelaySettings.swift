@@ -1,6 +1,7 @@
 import EarshotAudio
 import EarshotModelProtocol
 import EarshotOpus
+import EarshotWire
 import Foundation
 import Logging
 
@@ -527,14 +528,5 @@ public enum HostPort {
 
 /// A duration in whole milliseconds, rounded (the settings in ms are whole milliseconds).
 private func milliseconds(_ duration: Duration) -> Int {
-    let (seconds, attoseconds) = duration.components
-    return Int(seconds) * 1000 + Int((Double(attoseconds) / 1e15).rounded())
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
-    }
+    Int((Double(duration.nanosecondsClamped) / 1e6).rounded())
 }

@@ -43,3 +43,5 @@ public struct FIFOQueue<Element> {
     /// The elements front to back.
     public var all: ArraySlice<Element> { elements[head...] }
 }
+
+extension FIFOQueue: Sendable where Element: Sendable {}

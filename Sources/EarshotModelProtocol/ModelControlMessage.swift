@@ -94,6 +94,16 @@ public enum ModelControlMessage: Hashable, Sendable {
     }
 }
 
+extension ModelControlMessage.SessionStart {
+    /// The PCM16 output rate a model that has no preference answers with: the input's rate when it is offered
+    /// (output at the caller's own rate), else the highest offered PCM16 rate; nil when no PCM16 output is offered.
+    public var preferredPCM16OutputRate: Int? {
+        let offered = outputAudioFormats.compactMap(ModelControlMessage.OutputAudioFormat.init(name:))
+            .filter { $0.encoding == "pcm16" }.map(\.sampleRate)
+        return offered.contains(inputAudioFormat.sampleRate) ? inputAudioFormat.sampleRate : offered.max()
+    }
+}
+
 extension ModelControlMessage {
     /// `session.start`: what the session carries and what the model may answer with.
     public struct SessionStart: Hashable, Sendable {

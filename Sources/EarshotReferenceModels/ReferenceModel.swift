@@ -34,12 +34,8 @@ public enum ReferenceModelName: String, CaseIterable, Sendable {
 /// The answer to `session.start` both models give: PCM16 at the input's rate if offered, else the highest offered
 /// PCM16 rate; nil (with `error` and `stop` appended) when the input is not PCM16 or no PCM16 output is offered.
 func readyAnswer(to start: ModelControlMessage.SessionStart, into output: inout [ModelMessage]) -> Int? {
-    let offered = start.outputAudioFormats.compactMap(ModelControlMessage.OutputAudioFormat.init(name:))
-        .filter { $0.encoding == "pcm16" }.map(\.sampleRate)
     let input = start.inputAudioFormat
-    guard input.encoding == "pcm16", input.channels == 1, let rate = offered.contains(input.sampleRate)
-        ? input.sampleRate : offered.max()
-    else {
+    guard input.encoding == "pcm16", input.channels == 1, let rate = start.preferredPCM16OutputRate else {
         output.append(.control(.error(code: .unsupportedFormat, message: "this model takes PCM16 mono input and output")))
         output.append(.control(.stop(reason: "unsupported format")))
         return nil

@@ -297,37 +297,25 @@ struct EmbeddingExampleTests {
     @Test("earshot-embedding-example greets the caller, says each utterance back, and exits 0 on SIGINT",
           .timeLimit(.minutes(2)))
     func example() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-example-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
+        let run = try LaunchedProcess(
+            Self.program, ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--log-level", "warning"])
+        do {
+            try await exercise(run)
+        } catch {
+            await run.stop()
+            throw error
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.program)
-        process.arguments = ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--log-level", "warning"]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EARSHOT_") }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        await run.stop()
+    }
 
+    private func exercise(_ run: LaunchedProcess) async throws {
+        let process = run.process
         let clock = ContinuousClock()
         let started = clock.now + .seconds(30)
         var whip: String?
         while whip == nil, clock.now < started, process.isRunning {
-            let text = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
             // Whole lines only (the line may be half written).
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-            whip = lines.first { $0.hasPrefix("WHIP: ") }.map { String($0.dropFirst(6)) }
+            whip = run.stdoutLines.first { $0.hasPrefix("WHIP: ") }.map { String($0.dropFirst(6)) }
             if whip == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         let url = try #require(whip, "no WHIP line")
@@ -354,7 +342,7 @@ struct EmbeddingExampleTests {
         #expect(await client.waitUntilReceived(60, timeout: .seconds(5)))
         await client.stop()
         kill(process.processIdentifier, SIGINT)
-        #expect(try await offPool { exited.wait(timeout: .now() + 10) == .success })
+        #expect(try await run.waitForExit(seconds: 10))
         #expect(process.terminationStatus == 0)
     }
 }

@@ -248,36 +248,12 @@ struct RelaySettingsTests {
 func runEarshot(_ arguments: [String], environment: [String: String] = [:]) async throws
     -> (status: Int32, stdout: String, stderr: String)
 {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-run-\(UUID())")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    defer {
-        try? out.close()
-        try? err.close()
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: ModelRelayTests.earshot)
-    process.arguments = arguments
-    var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EARSHOT_") }
-    merged.merge(environment) { $1 }
-    process.environment = merged
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = out
-    process.standardError = err
-    let done = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in done.signal() }
-    try process.run()
-    if try await offPool({ done.wait(timeout: .now() + 30) == .timedOut }) {
-        process.terminate()
-        _ = try await offPool { done.wait(timeout: .now() + 5) }
+    let run = try LaunchedProcess(ModelRelayTests.earshot, arguments, environment: environment)
+    guard try await run.waitForExit(seconds: 30) else {
+        await run.stop()
         throw TestFailure("earshot \(arguments.joined(separator: " ")) did not finish in 30 s")
     }
-    return (
-        process.terminationStatus, String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-        String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
-    )
+    let result = (run.process.terminationStatus, run.stdout, run.stderr)
+    await run.stop()
+    return result
 }

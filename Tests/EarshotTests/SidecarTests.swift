@@ -14,38 +14,22 @@ struct SidecarTests {
           .timeLimit(.minutes(1)))
     func sidecar() async throws {
         try requireExecutable("/usr/bin/python3", package: "python3")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-sidecar-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
+        let run = try LaunchedProcess("/usr/bin/python3", [
             Self.example, "--earshot", ModelRelayTests.earshot, "--model", "parrot", "--",
             "--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--named-model", "echo=stdio", "--log-level", "info",
-        ]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EARSHOT_") }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        var stopped = false
-        defer {
-            if !stopped {
-                process.terminate()
-                if exited.wait(timeout: .now() + 12) == .timedOut { kill(process.processIdentifier, SIGKILL) }
-            }
+        ])
+        do {
+            try await exercise(run)
+        } catch {
+            await run.stop()
+            throw error
         }
-        let log = { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
+        await run.stop()
+    }
+
+    private func exercise(_ run: LaunchedProcess) async throws {
+        let process = run.process
+        let log = { run.stderr }
 
         // The example prints one line once the relay told it where it listens (relay.ready).
         struct Ready: Decodable {
@@ -57,9 +41,7 @@ struct SidecarTests {
         var ready: Ready?
         let deadline = clock.now + .seconds(20)
         while ready == nil, clock.now < deadline, process.isRunning {
-            let text = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
-            if let end = text.firstIndex(of: "\n") {  // a whole line only
-                let line = text[..<end]
+            if let line = run.stdoutLines.first {  // a whole line only
                 ready = try JSONDecoder().decode(Ready.self, from: Data(line.utf8))
             } else {
                 try await Task.sleep(for: .milliseconds(50))
@@ -99,8 +81,7 @@ struct SidecarTests {
         // The echo call hangs up (WHIP DELETE: its model gets `stop`); the parrot's call is live at SIGTERM.
         await echo.stop()
         process.terminate()
-        let finished = try await offPool { exited.wait(timeout: .now() + 15) == .success }
-        stopped = finished
+        let finished = try await run.waitForExit(seconds: 15)
         #expect(finished, "the example did not exit after SIGTERM: \(log().suffix(3000))")
         #expect(process.terminationStatus == 0, "\(log())")
         let text = log()
