@@ -77,6 +77,11 @@ struct SidecarTests {
             SessionInfo.self, from: Data(try await HTTPClient.request("GET", "\(base)/v1/sessions/\(parrotID)").body.utf8))
         #expect((parrotInfo.model.bridge?.responsesDone ?? 0) >= 1, "the parrot answered a turn")
         #expect((parrotInfo.model.bridge?.speechStoppedSent ?? 0) >= 1)
+        // Frames from the parent the relay could not use are counted in the relay's metrics (none here).
+        let metrics = try await HTTPClient.request("GET", "\(base)/metrics").body
+        for reason in ["sidecar_unknown_session", "sidecar_bad_frame", "sidecar_relay_level"] {
+            #expect(metrics.contains("earshot_drops_total{reason=\"\(reason)\"} 0"), "\(reason) in /metrics")
+        }
 
         // The echo call hangs up (WHIP DELETE: its model gets `stop`); the parrot's call is live at SIGTERM.
         await echo.stop()
