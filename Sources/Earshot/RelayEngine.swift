@@ -323,6 +323,9 @@ public final class RelayEngine: @unchecked Sendable {
     }
 
     private func remove(_ session: RelaySession, now: Instant) {
+        // What the session queued last leaves now, so its egress hops close before its figures are frozen (the
+        // ended session's record and the relay's metrics then agree).
+        if session.awaitingFlush { flushSocket() }
         session.detach(now: now)
         sessions[session.id] = nil
         byUfrag[session.peer.configuration.localCredentials.ufrag] = nil
