@@ -86,6 +86,7 @@ public final class ClientSession: @unchecked Sendable {
     private var sentObserver: ((Int, Instant) -> Void)?
     private var receivedObserver: ((PeerConnection.ReceivedAudio) -> Void)?
     private var receiveWaiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var closedWaiters: [CheckedContinuation<Bool, Never>] = []
     /// The impaired network, each way (nil: datagrams go straight to the socket and the peer).
     private var links: ImpairedLinks?
 
@@ -215,6 +216,30 @@ public final class ClientSession: @unchecked Sendable {
         }
     }
 
+    /// Waits until the session closed, for whatever reason (true), or `timeout` passed (false): the peer's
+    /// DTLS close_notify or RTCP BYE, a consent or connect timeout, or a local stop.
+    public func waitUntilClosed(timeout: Duration = .seconds(15)) async -> Bool {
+        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
+            resumeClosedWaiters(false)
+        }
+        defer { deadline.cancel() }
+        return await withCheckedContinuation { continuation in
+            eventLoop.execute { [self] in
+                if peer.isClosed {
+                    continuation.resume(returning: true)
+                } else {
+                    closedWaiters.append(continuation)
+                }
+            }
+        }
+    }
+
+    private func resumeClosedWaiters(_ value: Bool) {
+        let waiters = closedWaiters
+        closedWaiters = []
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
     /// Resumes receive waiters whose count is reached (or all of them with false, when `force` is false).
     private func resumeReceiveWaiters(force: Bool?) {
         var remaining: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
@@ -245,10 +270,17 @@ public final class ClientSession: @unchecked Sendable {
     /// Starts sending one packet every frame duration, on absolute deadlines.
     public func startMedia() {
         eventLoop.execute { [self] in
-            guard mediaStart == nil else { return }
+            guard mediaStart == nil, !peer.isClosed else { return }
             mediaStart = .now()
+            mediaTicks = 0
             scheduleNextPacket()
         }
+    }
+
+    /// Stops sending (the connection stays up, RTCP goes on), so what is in flight can come back; `startMedia`
+    /// sends again, the RTP timeline going on where it stopped.
+    public func pauseMedia() async {
+        try? await eventLoop.submit { [self] in stopMedia() }.get()
     }
 
     private func scheduleNextPacket() {
@@ -375,6 +407,7 @@ public final class ClientSession: @unchecked Sendable {
                 stopMedia()
                 resumeWaiters(false)
                 resumeReceiveWaiters(force: false)
+                resumeClosedWaiters(true)
             default:
                 break
             }

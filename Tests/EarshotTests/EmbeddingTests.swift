@@ -189,6 +189,7 @@ struct EmbeddingTests {
         #expect(shutdownTook < .seconds(30), "shutdown took \(shutdownTook)")
         // Every caller heard the relay end the call (RTCP BYE / DTLS close_notify), not a timeout.
         for client in clients {
+            #expect(await client.waitUntilClosed(timeout: .seconds(10)))
             let report = await client.report()
             #expect(report.closeReason == "closed by the peer", "\(report.closeReason ?? "open")")
             await client.stop(deleteResource: false)

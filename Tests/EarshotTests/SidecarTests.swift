@@ -93,6 +93,8 @@ struct SidecarTests {
         #expect(text.contains("[session \(echoID)] the relay stops the session: client_hangup"), "\(text)")
         #expect(text.contains("[session \(parrotID)] the relay stops the session: relay_shutdown"), "\(text)")
         #expect(text.contains("the relay exited with status 0"), "\(text)")
+        // The relay's close_notify left before it exited; a loaded machine may take a moment to deliver it.
+        #expect(await parrot.waitUntilClosed(timeout: .seconds(10)))
         let report = await parrot.report()
         #expect(report.closeReason == "closed by the peer")
         await parrot.stop(deleteResource: false)
