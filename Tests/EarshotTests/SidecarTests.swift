@@ -61,7 +61,7 @@ struct SidecarTests {
         echo.startMedia()
         parrot.startMedia()
         #expect(await echo.waitUntilReceived(100, timeout: .seconds(15)), "\(log())")
-        // The parrot answers the first utterance (0.4–1.6 s) after the VAD's silence: its audio comes back.
+        // The parrot answers the first utterance (0.4–2.0 s) after the VAD's silence: its audio comes back.
         #expect(await parrot.waitUntilReceived(40, timeout: .seconds(15)), "\(log())")
 
         let echoID = String(echo.resource.split(separator: "/").last ?? "")
