@@ -93,9 +93,8 @@ public struct BuiltInModel: InProcessModel {
 
 /// What an in-process model reads from its session, in the order the relay produced it.
 public enum ModelInput: Hashable, Sendable {
-    /// The call is connected (ICE and DTLS done, media can flow): what the model sends from now on reaches the
-    /// caller. The relay paces output out in real time from `session.ready` on, so audio sent before this (a
-    /// greeting) would partly play to nobody: send it once this comes.
+    /// The call is connected (ICE and DTLS done, media can flow): the caller hears from here. Audio sent before
+    /// this (a greeting sent at once) was held and plays whole from this moment.
     case connected
     /// Uplink audio: one frame of the caller's audio after the jitter buffer (PCM16 at the session's input rate,
     /// or on the passthrough codec path, one Opus packet as the caller sent it).
@@ -114,7 +113,8 @@ public enum ModelInput: Hashable, Sendable {
     case stats([String: JSONValue])
     /// The relay refused something the model sent (a warning unless a `stop` follows).
     case error(code: ModelErrorCode, message: String?)
-    /// The session ended (the caller hung up, timed out, or the relay is shutting down): the last input.
+    /// The session ended: the last input. The reason is the model protocol's `stop` reason: `client_hangup`,
+    /// `client_timeout`, `relay_shutdown`, or `host_ended` (``RelayService/endSession(id:reason:)``).
     case ended(reason: String?)
 }
 

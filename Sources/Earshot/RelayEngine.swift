@@ -114,9 +114,12 @@ public final class RelayEngine: @unchecked Sendable {
         }
     }
 
-    /// Ends a session (WHIP DELETE); false if there is no such live session.
-    public func end(id: String, reason: String) async -> Bool {
-        (try? await eventLoop.submit { self.endSession(id: id, reason: reason) }.get()) ?? false
+    /// Ends a session; false if there is no such live session. `reason` is logged and kept as the session's close
+    /// reason; `modelReason` is what its model hears in `stop` (the protocol's reason codes: `client_hangup` for
+    /// WHIP DELETE, `host_ended` for a host program).
+    public func end(id: String, reason: String, modelReason: String = "client_hangup") async -> Bool {
+        (try? await eventLoop.submit { self.endSession(id: id, reason: reason, modelReason: modelReason) }.get())
+            ?? false
     }
 
     /// A snapshot of every live session and the recently ended ones.
@@ -140,7 +143,9 @@ public final class RelayEngine: @unchecked Sendable {
     public func shutdown(reason: String) async {
         try? await eventLoop.submit {
             self.accepting = false
-            for id in Array(self.sessions.keys) { _ = self.endSession(id: id, reason: reason) }
+            for id in Array(self.sessions.keys) {
+                _ = self.endSession(id: id, reason: reason, modelReason: "relay_shutdown")
+            }
             self.flushSocket()
             self.timer?.cancel()
         }.get()
@@ -234,8 +239,9 @@ public final class RelayEngine: @unchecked Sendable {
         return (id, answer.serialized())
     }
 
-    private func endSession(id: String, reason: String) -> Bool {
+    private func endSession(id: String, reason: String, modelReason: String) -> Bool {
         guard let session = sessions[id] else { return false }
+        session.modelStopReason = modelReason
         session.peer.close(reason: .local(reason), now: .now())
         process(session, now: .now())
         return true
@@ -270,7 +276,7 @@ public final class RelayEngine: @unchecked Sendable {
                 logger.debug("ice nominated", metadata: ["session": "\(session.id)", "address": "\(address)"])
             case .connected:
                 session.connectedAt = now
-                session.callConnected()
+                session.callConnected(now: now)
                 logger.info(
                     "session connected",
                     metadata: [

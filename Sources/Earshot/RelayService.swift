@@ -88,7 +88,7 @@ public final class RelayService: Service, Sendable {
     /// Ends a live session (as WHIP DELETE does); false if there is none with this id.
     public func endSession(id: String, reason: String = "ended by the host") async -> Bool {
         guard let engine = try? await ready().1 else { return false }
-        return await engine.end(id: id, reason: reason)
+        return await engine.end(id: id, reason: reason, modelReason: "host_ended")
     }
 
     /// A session's figures (live, or among the recently ended), as `GET /v1/sessions/{id}` gives them.

@@ -111,7 +111,7 @@ final class RelaySession {
             configuration.readyTimeout = modelSettings.readyTimeout
             configuration.stallTimeout = modelSettings.stallTimeout
             modelTrustRootsFile = modelSettings.trustRootsFile
-            bridge = ModelBridge(configuration: configuration, now: createdAt)
+            bridge = ModelBridge(configuration: configuration, now: createdAt, awaitingCall: true)
         } else {
             bridge = nil
         }
@@ -142,7 +142,9 @@ final class RelaySession {
     }
 
     /// The call connected (ICE and DTLS done).
-    func callConnected() {
+    /// ICE and DTLS are done: the model hears it (in-process models get `.connected`) and its held audio plays.
+    func callConnected(now: Instant) {
+        bridge?.callConnected(now: now)
         connection?.callConnected()
     }
 
@@ -160,11 +162,13 @@ final class RelaySession {
         connection?.close(now: now)
     }
 
+    /// What the model hears in `stop` when the relay ended the call itself (set before the peer closes).
+    var modelStopReason: String?
+
     private var stopReason: String {
         switch closeReason {
         case .consentExpired?, .connectTimeout?: "client_timeout"
-        case .local(let reason)? where reason.contains("shutting down"): "relay_shutdown"
-        default: "client_hangup"
+        default: modelStopReason ?? "client_hangup"
         }
     }
 

@@ -167,10 +167,17 @@ public final class ModelBridge {
     /// When the latest `speech_stopped` went into the queue for the model, until a response's first audio.
     private var speechStoppedAt: Instant?
 
-    /// Starts the session: `session.start` is the first message out.
-    public init(configuration: Configuration, now: Instant) {
+    /// Whether the caller's connection is up; until then the model's audio is held in the pacer (see
+    /// `callConnected(now:)`).
+    public private(set) var isCallConnected: Bool
+
+    /// Starts the session: `session.start` is the first message out. `awaitingCall`: the caller has not connected
+    /// yet (the relay creates the bridge when the offer comes in); until `callConnected(now:)` the model's audio
+    /// queues in the pacer, held, so that a greeting sent at once is heard whole from the connection.
+    public init(configuration: Configuration, now: Instant, awaitingCall: Bool = false) {
         self.configuration = configuration
         self.startedAt = now
+        self.isCallConnected = !awaitingCall
         self.lastOutboundProgress = now
         self.readyDeadline = now + configuration.readyTimeout
         enqueueControl(.sessionStart(configuration.sessionStart), now: now, force: true)
@@ -191,6 +198,13 @@ public final class ModelBridge {
             statistics.turnaroundMaxMilliseconds = ms(sorted[sorted.count - 1])
         }
         return statistics
+    }
+
+    /// The caller's connection is up (ICE and DTLS done): held model audio starts playing at `now`.
+    public func callConnected(now: Instant) {
+        guard !isCallConnected else { return }
+        isCallConnected = true
+        pacer?.release(now: now)
     }
 
     // MARK: - Relay → model
@@ -422,7 +436,9 @@ public final class ModelBridge {
         var pacerConfiguration = configuration.pacer
         pacerConfiguration.format.sampleRate = rate
         do throws(DownlinkPacerError) {
-            pacer = try DownlinkPacer(configuration: pacerConfiguration)
+            let created = try DownlinkPacer(configuration: pacerConfiguration)
+            if !isCallConnected { created.hold() }
+            pacer = created
         } catch {
             fail(code: .unsupportedFormat, message: "output format \(format.name): \(error)", now: now)
             return

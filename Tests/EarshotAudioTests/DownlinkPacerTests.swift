@@ -695,6 +695,60 @@ import Testing
         #expect(pacer.statistics.dtxFrames == 40)
     }
 
+    // MARK: Holding
+
+    /// A greeting of 1 s with a mark at its end, sent at t = 0 while the caller is not connected: nothing is due
+    /// while held; released at t = 3 s, it plays whole from there on the grid (no burst of late frames), and the
+    /// mark is reported when its audio has played after the release.
+    @Test func heldAudioPlaysWholeFromTheRelease() throws {
+        let pacer = try T.pacer(rate: .hz16000)
+        pacer.hold()
+        #expect(pacer.isHeld)
+        let greeting = PacerSignal.tones(sampleRate: 16_000, count: 16_000)
+        #expect(pacer.enqueue(greeting, response: "hello", now: .zero) == 16_000)
+        pacer.mark("greeting-end", now: .zero)
+        pacer.endResponse(now: .zero)
+        #expect(pacer.nextDeadline == nil && !pacer.isActive)
+        var trace = PacerTrace()
+        #expect(trace.poll(pacer, at: T.time(ms: 2_999)).isEmpty)
+        #expect(trace.markSent.isEmpty && trace.finished.isEmpty)
+        #expect(pacer.statistics.samplesQueued == 16_000)
+
+        let release = T.time(ms: 3_000)
+        pacer.release(now: release)
+        #expect(!pacer.isHeld && pacer.nextDeadline == release)
+        trace.runDeadlines(pacer, before: T.time(ms: 10_000))
+        // 50 frames of audio and the flush, one per 20 ms from the release; none late.
+        try #require(trace.frames.count == 51)
+        for (k, sent) in trace.frames.enumerated() {
+            #expect(sent.due == release + .milliseconds(20 * k))
+            #expect(!sent.isLate)
+        }
+        #expect(pacer.statistics.lateFrames == 0 && pacer.statistics.samplesSent == 16_000)
+        #expect(trace.markSent.map(\.name) == ["greeting-end"])
+        #expect(trace.markSent.first?.at == release + .seconds(1))
+        #expect(trace.finished.count == 1 && trace.finished.first?.1 == 16_000)
+        // Released again: nothing changes.
+        pacer.release(now: T.time(ms: 10_000))
+        #expect(pacer.nextDeadline == nil)
+    }
+
+    /// A hold stops no talkspurt that is playing; it only keeps new ones from starting.
+    @Test func holdLetsAPlayingTalkspurtFinish() throws {
+        let pacer = try T.pacer(rate: .hz16000)
+        pacer.enqueue(PacerSignal.tones(sampleRate: 16_000, count: 3_200), response: "a", now: .zero)
+        pacer.endResponse(now: .zero)
+        var trace = PacerTrace()
+        trace.poll(pacer, at: .zero)
+        pacer.hold()
+        trace.runDeadlines(pacer, before: T.time(ms: 1_000))
+        #expect(trace.frames.filter { $0.kind == .audio }.count == 10)
+        pacer.enqueue(PacerSignal.tones(sampleRate: 16_000, count: 3_200), response: "b", now: T.time(ms: 1_000))
+        #expect(pacer.nextDeadline == nil)
+        pacer.release(now: T.time(ms: 1_500))
+        #expect(pacer.nextDeadline == T.time(ms: 1_500))
+    }
+
     @Test func invalidConfigurationsAreRejected() {
         func check(_ expected: DownlinkPacerError, _ change: (inout DownlinkPacer.Configuration) -> Void) {
             var configuration = DownlinkPacer.Configuration()

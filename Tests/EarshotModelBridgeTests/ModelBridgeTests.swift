@@ -13,13 +13,13 @@ final class BridgeHarness {
     var rtpTimestamp: Int64 = 123_456
     let inputFormat = PCMFormat(sampleRate: .hz16000, frameDuration: .milliseconds20)
 
-    init(configure: (inout ModelBridge.Configuration) -> Void = { _ in }) {
+    init(awaitingCall: Bool = false, configure: (inout ModelBridge.Configuration) -> Void = { _ in }) {
         var configuration = ModelBridge.Configuration(
             sessionID: "test-session", input: .pcm16(PCMFormat(sampleRate: .hz16000, frameDuration: .milliseconds20)),
             pacer: .init(format: PCMFormat(sampleRate: .hz48000, frameDuration: .milliseconds20), startDelay: .zero))
         configuration.voiceActivity = .init(format: inputFormat)
         configure(&configuration)
-        bridge = ModelBridge(configuration: configuration, now: now)
+        bridge = ModelBridge(configuration: configuration, now: now, awaitingCall: awaitingCall)
     }
 
     /// Every message waiting for the model.
@@ -111,6 +111,31 @@ struct ModelBridgeTests {
         #expect(audio[1].header.flags == [.concealed])
         #expect(audio[1].header.relayTime == 0)
         #expect(harness.bridge.statistics.inputFramesBeforeReady == 3)
+    }
+
+    @Test("a greeting sent before the call connects is held, then plays whole from the connection")
+    func greetingBeforeTheCallConnects() throws {
+        let harness = BridgeHarness(awaitingCall: true)
+        _ = harness.drain()
+        #expect(!harness.bridge.isCallConnected)
+        harness.ready(rate: 48000)
+        // 500 ms of greeting and a mark at its end, before ICE and DTLS are done.
+        harness.output(samples: 24_000, response: 1, sequence: 0)
+        harness.bridge.receive(.control(.mark(name: "hello-end")), now: harness.now)
+        harness.bridge.receive(.control(.responseDone(responseID: 1)), now: harness.now)
+        #expect(harness.run(for: .seconds(2)).isEmpty)
+        #expect(!harness.controls().contains { if case .markPlayed = $0 { true } else { false } })
+        let connected = harness.now
+        harness.bridge.callConnected(now: connected)
+        #expect(harness.bridge.isCallConnected)
+        let frames = harness.run(for: .seconds(1))
+        // 25 frames of audio and the flush, on the grid from the connection, none late.
+        #expect(frames.count == 26)
+        #expect(frames.first?.due == connected)
+        #expect(frames.allSatisfy { !$0.isLate })
+        #expect(harness.bridge.pacer?.statistics.samplesSent == 24_000)
+        let played = harness.controls().compactMap { if case .markPlayed(let name, _) = $0 { name } else { nil } }
+        #expect(played == ["hello-end"])
     }
 
     @Test("no session.ready within 5 s: stop model_timeout and the end")

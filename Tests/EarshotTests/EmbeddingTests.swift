@@ -89,6 +89,30 @@ struct RecordingEcho: InProcessModel {
     }
 }
 
+/// Greets at once, before the call has connected: 1 s of tone, a mark at its end, the response done; then reads
+/// its inputs until the session ends.
+struct Greeter: InProcessModel {
+    let record: ModelRecord
+
+    func serve(_ session: ModelSession) async throws {
+        await record.started(session)
+        let rate = session.outputSampleRate
+        let tone = (0..<rate).map { Int16(8000 * sin(2 * Double.pi * 440 * Double($0) / Double(rate))) }
+        try await session.send(tone, response: 1)
+        try await session.mark("greeting-end")
+        try await session.responseDone(1)
+        for await input in session.inputs {
+            switch input {
+            case .ended(let reason): await record.ended(session.id, reason)
+            case .connected: await record.connected(session.id)
+            case .markPlayed, .played: await record.event(session.id, input)
+            default: break
+            }
+        }
+        await record.returned(session.id, cancelled: false)
+    }
+}
+
 @Suite("Embedding: the relay as a library, with in-process models")
 struct EmbeddingTests {
     static func logger() -> Logger {
@@ -126,9 +150,15 @@ struct EmbeddingTests {
             let info = try #require(await relay.session(id: id))
             #expect(info.model.name == "recording-echo")
             #expect(info.model.bridge?.outputFormat == "pcm16/16000")
+            // The host ends the call: the caller hears the relay hang up, the model hears `host_ended`.
+            #expect(await relay.endSession(id: id))
+            #expect(await relay.endSession(id: id) == false)
+            #expect(await client.waitUntilClosed(timeout: .seconds(10)))
+            #expect(await client.report().closeReason == "closed by the peer")
             await client.stop(deleteResource: false)
-            _ = await relay.endSession(id: id)  // the client's BYE may have ended it already
             #expect(await record.wait { $0[id]?.returned == true })
+            #expect(await record.sessions[id]?.ended == .some("host_ended"))
+            #expect(await relay.session(id: id)?.closeReason == "ended by the host")
             let seen = try #require(await record.sessions[id])
             #expect(seen.modelName == nil)
             #expect(seen.frames.count >= 100)
@@ -150,6 +180,49 @@ struct EmbeddingTests {
         #expect(await record.liveSessionObjects == 0)
         // After the relay stopped, the host's calls say so.
         await #expect(throws: RelayServiceError.notRunning) { try await relay.endpoints() }
+    }
+
+    @Test("a greeting sent before the call connects is heard whole: held until ICE and DTLS are done",
+          .timeLimit(.minutes(1)))
+    func greetingBeforeTheCallConnects() async throws {
+        let record = ModelRecord()
+        var configuration = RelayConfiguration()
+        configuration.serveHTTP = false
+        configuration.udpPort = 0
+        configuration.model = .inProcess("greeter", Greeter(record: record))
+        let relay = RelayService(configuration: configuration, logger: Self.logger())
+        let group = ServiceGroup(configuration: .init(services: [relay], logger: Self.logger()))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            // The answer reaches the caller a second after the offer (slow signaling): the model has greeted long
+            // before the caller can connect.
+            let client = try await ClientSession.start(
+                configuration: .init(url: "http://unused.invalid/", packets: ClientFixtures.packets),
+                dtlsContext: ClientFixtures.context,
+                signaling: { offer in
+                    let answer = try await relay.offer(offer)
+                    try await Task.sleep(for: .seconds(1))
+                    return (answer.sdp, answer.sessionID)
+                })
+            let id = client.resource
+            #expect(await client.waitUntilConnected(timeout: .seconds(10)))
+            // The whole second: 50 frames, and the flush that carries its end out of the encoder.
+            #expect(await client.waitUntilReceived(51, timeout: .seconds(10)))
+            #expect(await record.wait { ($0[id]?.events ?? []).contains { if case .played = $0 { true } else { false } } })
+            let info = try #require(await relay.session(id: id))
+            #expect(info.drops.sendFailures == 0, "nothing was sent into a connection not yet up")
+            #expect(info.outbound.packetsSent == 51)
+            let events = await record.sessions[id]?.events ?? []
+            let marks = events.compactMap { if case .markPlayed(let name, let at) = $0 { (name, at) } else { nil } }
+            #expect(marks.map(\.0) == ["greeting-end"])
+            // Played from the connection, not from the offer: the mark is a second of audio after the connection.
+            let setup = Duration.milliseconds(Int64(info.setupMilliseconds ?? 0))
+            #expect(marks.first.map { $0.1 >= setup + .milliseconds(990) } == true, "\(marks), setup \(setup)")
+            await client.stop()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(relay.inProcessModelTasks == 0)
     }
 
     @Test("graceful shutdown with live sessions: each gets a clean end, the host's task group returns, no task is left",

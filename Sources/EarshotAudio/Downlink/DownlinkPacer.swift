@@ -108,6 +108,8 @@ public final class DownlinkPacer {
 
     /// The running talkspurt's schedule; nil while idle.
     private var grid: Grid?
+    /// While held (`hold()`), audio queues but no talkspurt starts.
+    public private(set) var isHeld = false
     /// The frame a talkspurt still owes at its end: the fade-out after a clear, or a flush of zeros.
     private var pendingTail: TailFrame?
     /// The last frame of queued audio sent (for marks placed after it).
@@ -275,6 +277,24 @@ public final class DownlinkPacer {
             framesAfterClear: framesAfterClear)
         emit(.truncated(report))
         return report
+    }
+
+    // MARK: Holding
+
+    /// Holds the output: audio still queues (within `maxQueuedDuration`, as always) but no new talkspurt starts
+    /// until `release(now:)`; one already playing goes on. For audio that arrives before there is anyone to send
+    /// it to, such as a greeting a model sends before the call has connected: held, it plays whole from the
+    /// release, rather than from its arrival into a connection that is not there yet.
+    public func hold() {
+        isHeld = true
+    }
+
+    /// Ends a hold: what queued meanwhile starts a talkspurt at `now` (plus the start delay), as if it had
+    /// arrived now; nothing is sent late in a burst. No effect when not held.
+    public func release(now: Instant) {
+        guard isHeld else { return }
+        isHeld = false
+        reconcile(now: now)
     }
 
     // MARK: Output
@@ -509,7 +529,7 @@ public final class DownlinkPacer {
             case .nothing:
                 if pendingTail == nil { goIdle() }
             }
-        } else if case .ready = source {
+        } else if !isHeld, case .ready = source {
             // A new talkspurt: now (plus the configured start delay), or when the last frame's audio ends if that is
             // later (no overlap on the clock).
             let lastEnd = lastFrameEnd
