@@ -1,5 +1,5 @@
 public import EarshotNIO
-public import EarshotReferenceModels
+import EarshotReferenceModels
 
 /// Which model a session's audio goes to (`earshot serve --model …`).
 public enum ModelChoice: Hashable, Sendable, CustomStringConvertible {

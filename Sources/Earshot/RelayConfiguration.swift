@@ -1,5 +1,5 @@
 public import EarshotAudio
-public import EarshotWire
+import EarshotWire
 public import Logging
 
 /// Everything that configures a relay. The CLI, environment and config file all fill in this one value

@@ -1,9 +1,9 @@
-public import EarshotCore
+import EarshotCore
 public import EarshotCrypto
 public import EarshotNIO
 public import EarshotWire
-public import Logging
-public import NIOCore
+import Logging
+import NIOCore
 
 /// The relay's sessions and their routing, living on the event loop of the one UDP socket.
 ///

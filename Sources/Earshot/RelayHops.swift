@@ -1,4 +1,4 @@
-public import EarshotLatency
+import EarshotLatency
 import EarshotWire
 
 /// The hops a packet's audio takes through the relay, each timed per packet or frame (Docs/latency.md).

@@ -1,4 +1,4 @@
-public import EarshotCrypto
+import EarshotCrypto
 import EarshotModelProtocol
 import EarshotNIO
 public import EarshotWire

@@ -1,12 +1,12 @@
 public import EarshotAudio
-public import EarshotCore
-public import EarshotCrypto
+import EarshotCore
+import EarshotCrypto
 public import EarshotLatency
 public import EarshotModelBridge
 import EarshotModelProtocol
 public import EarshotNIO
 import EarshotReferenceModels
-public import EarshotWire
+import EarshotWire
 import Logging
 import NIOCore
 

@@ -1,8 +1,8 @@
-public import EarshotCore
+import EarshotCore
 public import EarshotCrypto
-public import EarshotNIO
+import EarshotNIO
 import EarshotOpus
-public import EarshotWire
+import EarshotWire
 public import NIOCore
 
 /// The benchmark's baseline: the smallest WebRTC endpoint that echoes audio, on the same sans-IO core as the relay

@@ -1,7 +1,7 @@
 public import EarshotAudio
 public import EarshotCore
 public import EarshotLatency
-public import EarshotOpus
+import EarshotOpus
 public import EarshotWire
 
 /// What `earshot call` sends: 48 kHz mono PCM with a `LatencyMarker` mixed in every `markerInterval`, as 20 ms

@@ -1,7 +1,7 @@
 public import EarshotCore
 public import EarshotCrypto
 public import EarshotImpairment
-public import EarshotNIO
+import EarshotNIO
 public import EarshotWire
 public import NIOCore
 public import NIOPosix

@@ -1,4 +1,4 @@
-public import EarshotOpus
+import EarshotOpus
 public import EarshotWire
 
 #if canImport(Glibc)

@@ -51,8 +51,11 @@ struct BenchModel: AsyncParsableCommand {
         guard choice.usesProtocol else { throw ValidationError("--model echo has no protocol side: use builtin:echo") }
         let format = PCMFormat(sampleRate: OpusSampleRate(rawValue: rate)!, frameDuration: .milliseconds20)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        var logger = Logger(label: "earshot-bench-model")
-        logger.logLevel = .warning
+        let logger = {
+            var logger = Logger(label: "earshot-bench-model")
+            logger.logLevel = .warning
+            return logger
+        }()
         let processes = ModelProcesses()
         let runner = InProcessModelRunner()
         let runnerTask = Task { await runner.run() }

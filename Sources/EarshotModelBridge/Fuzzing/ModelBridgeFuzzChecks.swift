@@ -1,5 +1,5 @@
-public import EarshotAudio
-public import EarshotModelProtocol
+import EarshotAudio
+import EarshotModelProtocol
 import EarshotWire
 
 /// The property the fuzz target `FuzzModelBridge` checks (Tests/Fuzz), and the seeded robustness test replays:

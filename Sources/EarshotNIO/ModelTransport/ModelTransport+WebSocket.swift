@@ -67,7 +67,7 @@ extension ModelTransport {
         eventLoop.preconditionInEventLoop()
         let transport = ModelTransport(eventLoop: eventLoop, onEvent: onEvent)
         let box = NIOLoopBound(transport, eventLoop: eventLoop)
-        var tlsContext: NIOSSLContext?
+        let tlsContext: NIOSSLContext?
         if address.tls {
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.minimumTLSVersion = .tlsv12
@@ -78,6 +78,8 @@ extension ModelTransport {
                 eventLoop.execute { box.value.failed(.couldNotConnect("\(address): TLS setup: \(error)")) }
                 return transport
             }
+        } else {
+            tlsContext = nil
         }
         let upgraded = eventLoop.makePromise(of: Void.self)
         let timeout = TimeAmount.nanoseconds(connectTimeout.nanosecondsClampedForNIO)
