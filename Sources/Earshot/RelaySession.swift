@@ -53,6 +53,8 @@ final class RelaySession {
     private(set) var framesToModel = 0
     private(set) var framesFromModel = 0
     private(set) var echoFramesDropped = 0
+    /// The echo's backlog that stands (see `runAudio`).
+    private var echoTrimmer: StandingBacklogTrimmer
     /// Speech start/stop events kept for the session JSON.
     static let voiceEventsKept = 16
     /// The most audio the echo lets wait in the pacer beyond the start delay: two 20 ms frames.
@@ -88,6 +90,8 @@ final class RelaySession {
         self.hops = SessionHops(metrics: metrics)
         var vad = modelSettings.voiceActivity
         vad.format = audio.modelFormat
+        echoTrimmer = StandingBacklogTrimmer(
+            target: audio.downlinkStartDelay, frame: audio.modelFormat.frameDuration.duration)
         switch audio.codecPath {
         case .passthrough:
             jitterBuffer = nil
@@ -215,19 +219,38 @@ final class RelaySession {
             return
         }
         guard let jitterBuffer, let pacer else { return }
+        // What is due leaves first, so that what arrives now is weighed against what still waits.
+        while let frame = pollPaced(now: now, pacer.poll(now:)) {
+            send(frame, now: now)
+        }
         while let frame = pollJitterBuffer(jitterBuffer, now: now) {
             framesToModel += 1
             analyseVoice(frame)
             voiceEvents.removeAll(keepingCapacity: true)
             // The echo model: the PCM it is given is the PCM it answers with. Its input comes at the client's
             // real-time pace, so a backlog in the pacer (a burst of packets at the start of a call, a DTX gap
-            // filled at once) would never drain and would add its length to every later echo; beyond
-            // `echoMaximumBacklog` frames are dropped instead, and counted.
+            // filled at once) would never drain and would add its length to every later echo. What stands beyond
+            // the start delay for a whole second is trimmed from the start of the next frame (at most a frame at a
+            // time; `StandingBacklogTrimmer`); beyond `echoMaximumBacklog` frames are dropped at once. Both are
+            // counted.
             if pacer.queuedDuration > audio.downlinkStartDelay + Self.echoMaximumBacklog {
                 echoFramesDropped += 1
                 continue
             }
-            _ = frame.samples.withUnsafeBufferPointer { pacer.enqueue($0, response: nil, now: now) }
+            var skip = 0
+            if let wait = pacer.expectedWait(now: now) {
+                let cut = echoTrimmer.trim(wait: wait, now: now)
+                skip = Int(cut.nanosecondsClamped * Int64(audio.modelFormat.sampleRate.hertz) / 1_000_000_000)
+            } else {
+                echoTrimmer.reset()
+            }
+            if skip >= frame.samples.count {
+                echoFramesDropped += 1
+                continue
+            }
+            _ = frame.samples.withUnsafeBufferPointer {
+                pacer.enqueue(UnsafeBufferPointer(rebasing: $0[skip...]), response: nil, now: now)
+            }
             framesFromModel += 1
         }
         handedToModel()
@@ -451,6 +474,8 @@ final class RelaySession {
                          framesToModel: framesToModel,
                          framesFromModel: bridgeStatistics?.outputMessagesReceived ?? framesFromModel,
                          framesDropped: bridgeStatistics?.inputFramesDroppedQueueFull ?? echoFramesDropped,
+                         backlogTrims: pacer == nil ? nil : echoTrimmer.trims,
+                         backlogTrimmedMs: pacer == nil ? nil : Double(echoTrimmer.trimmed.nanosecondsClamped) / 1e6,
                          bridge: bridgeStatistics, transport: connection?.transportStatistics),
             jitterBuffer: jitterBuffer.map { .init(profile: audio.jitterProfile.rawValue, $0.statistics) },
             downlink: (pacer ?? bridge?.pacer)?.statistics,
@@ -637,6 +662,10 @@ public struct SessionInfo: Codable, Sendable, Hashable {
         /// Frames the model dropped rather than queue (the echo keeps its backlog short), or input frames a
         /// protocol model did not take in time (its input queue was full).
         public var framesDropped: Int
+        /// The built-in echo on the transcoding path: how often it trimmed a backlog that stood in its pacer, and
+        /// the audio those trims dropped (whole frames among them are in `framesDropped` too).
+        public var backlogTrims: Int?
+        public var backlogTrimmedMs: Double?
         /// A protocol model: the session's side of the protocol (state, output format, counters, why it ended).
         public var bridge: ModelBridge.Statistics?
         /// A model over a transport: messages and bytes each way.

@@ -26,9 +26,10 @@ import Testing
         }
     }
 
-    /// Chunks that do not line up with frames (7 ms every 7 ms): a frame is dated by the chunk holding its first
-    /// sample, never by a later one, and the wait never goes below the start delay minus one chunk.
-    @Test func unalignedChunksDateTheFrameByItsFirstSample() throws {
+    /// Chunks that do not line up with frames (7 ms every 7 ms): a frame is dated by the newest chunk that starts
+    /// inside it, less that chunk's offset in the frame (the time from its arrival until its first sample plays);
+    /// by the chunk holding its first sample when none starts inside it.
+    @Test func unalignedChunksDateTheFrameByTheNewestChunkInIt() throws {
         let pacer = try T.pacer(configure: { $0.startDelay = .milliseconds(20) })
         var frames: [PacedFrame] = []
         var chunks: [(start: Int, at: Instant)] = []
@@ -43,8 +44,16 @@ import Testing
         try #require(frames.count >= 15)
         for (index, frame) in frames.enumerated() {
             let first = 320 * index
-            let expected = chunks.last { $0.start <= first }?.at
+            let expected: Instant?
+            if let newest = chunks.last(where: { $0.start > first && $0.start < first + 320 }) {
+                expected = newest.at - .microseconds(Int64(newest.start - first) * 1_000_000 / 16_000)
+            } else {
+                expected = chunks.last { $0.start <= first }?.at
+            }
             #expect(frame.enqueued == expected)
+            // Chunks arrive in real time here, so every frame reports the same wait: the start delay, plus the
+            // 14 ms the first frame took to fill (two more chunks after the first).
+            #expect(frame.due - (frame.enqueued ?? .zero) == .milliseconds(34))
         }
     }
 

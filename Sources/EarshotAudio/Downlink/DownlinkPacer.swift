@@ -279,6 +279,21 @@ public final class DownlinkPacer {
         return report
     }
 
+    /// How long audio enqueued at `now` would wait before it plays: when its first sample's frame is due on the
+    /// running talkspurt's grid (after an underrun, from the first slot at or after `now`), behind what is queued,
+    /// plus that sample's place in its frame. Nil when no talkspurt runs, or while held: new audio would start one,
+    /// after the start delay.
+    public func expectedWait(now: Instant) -> Duration? {
+        guard let grid, !isHeld, pendingTail == nil else { return nil }
+        var index = grid.nextIndex
+        if grid.starved {
+            let elapsed = (now - grid.origin).nanosecondsClamped
+            index = max(index, elapsed <= 0 ? 0 : Int((elapsed + frameNanoseconds - 1) / frameNanoseconds))
+        }
+        index += samples.count / samplesPerFrame
+        return due(of: index, in: grid) + sampleDuration(samples.count % samplesPerFrame) - now
+    }
+
     // MARK: Holding
 
     /// Holds the output: audio still queues (within `maxQueuedDuration`, as always) but no new talkspurt starts
@@ -401,7 +416,15 @@ public final class DownlinkPacer {
         let start = headPosition
         // The entry covering the frame's first sample: the last one at or before `start`.
         while enqueueTimes.count > 1, enqueueTimes[1].position <= start { _ = enqueueTimes.popFirst() }
-        let enqueued = enqueueTimes.first.flatMap { $0.position <= start ? $0.at : nil }
+        var enqueued = enqueueTimes.first.flatMap { $0.position <= start ? $0.at : nil }
+        // Audio that arrived later and starts inside the frame (chunks that do not line up with frames): the frame
+        // is dated by the newest such chunk, as the time it waits to be heard, its place in the frame included.
+        var index = 1
+        while index < enqueueTimes.count, enqueueTimes[index].position < start + count {
+            let entry = enqueueTimes[index]
+            enqueued = entry.at - sampleDuration(entry.position - start)
+            index += 1
+        }
         samples.copyPrefix(count, into: frameBuffer)
         if count < samplesPerFrame {
             UnsafeMutableBufferPointer(rebasing: frameBuffer[count...]).update(repeating: 0)

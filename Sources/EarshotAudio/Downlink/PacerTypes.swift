@@ -56,8 +56,10 @@ public struct PacedFrame: Hashable, Sendable {
     public var isLate: Bool
     /// A discontinuous-transmission frame (DTX on, silence): at most 2 bytes, no audio; the sender may skip it.
     public var isDTX: Bool
-    /// When the frame's first model sample was enqueued (`.audio` frames only): `due − enqueued` is how long the
-    /// audio waited in the pacer (the start delay, and any backlog).
+    /// When the frame's audio was enqueued (`.audio` frames only): `due − enqueued` is how long the audio waited
+    /// in the pacer (the start delay, and any backlog). That of the frame's first sample; or, when a later chunk
+    /// of audio starts inside the frame, that chunk's enqueue time less its offset in the frame, so that the wait
+    /// is the time from its arrival until its first sample plays.
     public var enqueued: Instant? = nil
 }
 
