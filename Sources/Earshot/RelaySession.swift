@@ -219,10 +219,6 @@ final class RelaySession {
             return
         }
         guard let jitterBuffer, let pacer else { return }
-        // What is due leaves first, so that what arrives now is weighed against what still waits.
-        while let frame = pollPaced(now: now, pacer.poll(now:)) {
-            send(frame, now: now)
-        }
         while let frame = pollJitterBuffer(jitterBuffer, now: now) {
             framesToModel += 1
             analyseVoice(frame)

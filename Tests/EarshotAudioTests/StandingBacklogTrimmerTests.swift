@@ -52,8 +52,8 @@ import Testing
         }
         let pcm = PacerSignal.tones(sampleRate: rate, count: 320)
         for arrival in arrivals {
-            while let deadline = pacer.nextDeadline, deadline <= arrival { poll(deadline) }
-            poll(arrival)
+            // A frame due at the arrival's instant is still queued, as when the packet is read before the timer.
+            while let deadline = pacer.nextDeadline, deadline < arrival { poll(deadline) }
             var skip = 0
             if let wait = pacer.expectedWait(now: arrival) {
                 waits.append((arrival, wait))
@@ -95,6 +95,22 @@ import Testing
         #expect(trimmed.underruns == 0)
         let late = trimmed.waits.filter { $0.at > Self.ms(1_100) }
         #expect(!late.isEmpty && late.allSatisfy { $0.wait == .milliseconds(20) }, "\(late.prefix(3))")
+    }
+
+    @Test func theExpectedWaitIsTheSameBeforeAndAfterADueFrameLeaves() throws {
+        let pacer = try PacerTest.pacer(configure: { $0.startDelay = .milliseconds(20) })
+        pacer.enqueue(PacerSignal.tones(sampleRate: 16_000, count: 960), response: nil, now: .zero)
+        pacer.enqueue(PacerSignal.tones(sampleRate: 16_000, count: 100), response: nil, now: .zero)
+        // Frames due at 20, 40, 60 ms; 100 samples (6.25 ms) into the frame due at 80 ms.
+        #expect(pacer.expectedWait(now: .zero) == .milliseconds(80) + .microseconds(6250))
+        let before = pacer.expectedWait(now: Self.ms(40))
+        #expect(pacer.poll(now: Self.ms(40)) != nil && pacer.poll(now: Self.ms(40)) != nil)
+        #expect(before == .milliseconds(40) + .microseconds(6250))
+        #expect(pacer.expectedWait(now: Self.ms(40)) == before)
+        // Held, or idle: no running talkspurt to wait behind.
+        pacer.hold()
+        #expect(pacer.expectedWait(now: Self.ms(40)) == nil)
+        #expect(try PacerTest.pacer().expectedWait(now: .zero) == nil)
     }
 
     @Test(arguments: [UInt64(1), 2, 3, 4, 5])

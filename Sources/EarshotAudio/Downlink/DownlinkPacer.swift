@@ -281,8 +281,8 @@ public final class DownlinkPacer {
 
     /// How long audio enqueued at `now` would wait before it plays: when its first sample's frame is due on the
     /// running talkspurt's grid (after an underrun, from the first slot at or after `now`), behind what is queued,
-    /// plus that sample's place in its frame. Nil when no talkspurt runs, or while held: new audio would start one,
-    /// after the start delay.
+    /// plus that sample's place in its frame. The same before and after frames already due are polled. Nil when no
+    /// talkspurt runs, or while held: new audio would start one, after the start delay.
     public func expectedWait(now: Instant) -> Duration? {
         guard let grid, !isHeld, pendingTail == nil else { return nil }
         var index = grid.nextIndex
