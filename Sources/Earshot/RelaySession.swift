@@ -615,7 +615,12 @@ public struct SessionInfo: Codable, Sendable, Hashable {
         public var rtcpMalformed: Int
         public var unknownPayloadType: Int
         public var transmitQueueFull: Int
+        /// Media the relay could not send: the sum of the three below.
         public var sendFailures: Int
+        /// Before the connection was up or after it closed; larger than the send buffer; refused by SRTP protect.
+        public var sendNotConnected: Int
+        public var sendTooLarge: Int
+        public var sendProtectFailed: Int
         public var iceBadIntegrity: Int
         public var iceWrongUsername: Int
 
@@ -643,6 +648,9 @@ public struct SessionInfo: Codable, Sendable, Hashable {
             unknownPayloadType = drops.unknownPayloadType
             transmitQueueFull = drops.transmitQueueFull
             sendFailures = drops.sendNotConnected + drops.sendTooLarge + drops.sendProtectFailed
+            sendNotConnected = drops.sendNotConnected
+            sendTooLarge = drops.sendTooLarge
+            sendProtectFailed = drops.sendProtectFailed
             iceBadIntegrity = ice?.badIntegrity ?? 0
             iceWrongUsername = ice?.wrongUsername ?? 0
         }

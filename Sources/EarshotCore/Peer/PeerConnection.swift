@@ -508,12 +508,19 @@ public final class PeerConnection {
     // MARK: - Sending
 
     /// Sends one Opus packet. `timestamp` is on the caller's own 48 kHz timeline (it may start anywhere); the
-    /// connection adds its random base (RFC 3550 §5.1). Returns false (and counts a drop) when not connected.
+    /// connection adds its random base (RFC 3550 §5.1). Returns false (and counts a drop) when there is no
+    /// destination: before DTLS is done, or after the connection closed.
+    ///
+    /// Before ICE has selected a pair, media goes to the address DTLS completed with, which passed a connectivity
+    /// check: RFC 8445 §12.1 lets an agent send on any valid pair until one is selected. A peer that runs DTLS over
+    /// a checked pair before it nominates it (Chromium may) then hears its first packets echoed, not dropped.
     @discardableResult
     public func sendAudio(payload: UnsafeRawBufferPointer, timestamp: UInt32, marker: Bool = false, now: Instant)
         -> Bool
     {
-        guard state == .connected, let outbound = srtpOutbound, let destination = selectedAddress else {
+        guard !isClosed, dtlsConnection != nil, let outbound = srtpOutbound,
+            let destination = selectedAddress ?? dtlsAddress.flatMap({ isVerified($0) ? $0 : nil })
+        else {
             statistics.drops.sendNotConnected += 1
             return false
         }
