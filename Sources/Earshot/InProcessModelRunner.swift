@@ -78,8 +78,17 @@ public final class InProcessModelRunner: Sendable {
     }
 
     /// Runs every session's job until `finish` and the jobs' end; models still running `grace` after `finish`
-    /// are cancelled.
+    /// are cancelled. The loop that takes the jobs runs on the model threads as well, so a busy cooperative pool
+    /// (a host's own work) does not hold back a new session's model.
     public func run() async {
+        if #available(macOS 15, *) {
+            await withTaskExecutorPreference(InProcessModelExecutor.shared) { await runJobs() }
+        } else {
+            await runJobs()
+        }
+    }
+
+    private func runJobs() async {
         let active = self.active
         let grace = self.grace
         do {

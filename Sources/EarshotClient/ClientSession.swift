@@ -180,38 +180,27 @@ public final class ClientSession: @unchecked Sendable {
 
     /// Waits until ICE and DTLS are done (true) or the session closed or `timeout` passed (false).
     public func waitUntilConnected(timeout: Duration = .seconds(15)) async -> Bool {
-        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
-            resumeWaiters(false)
-        }
-        defer { deadline.cancel() }
-        return await withCheckedContinuation { continuation in
-            eventLoop.execute { [self] in
-                if peer.state == .connected {
-                    continuation.resume(returning: true)
-                } else if peer.isClosed {
-                    continuation.resume(returning: false)
-                } else {
-                    connectedWaiters.append(continuation)
-                }
+        await waitOnLoop(timeout: timeout, expire: { [self] in resumeWaiters(false) }) { [self] continuation in
+            if peer.state == .connected {
+                continuation.resume(returning: true)
+            } else if peer.isClosed {
+                continuation.resume(returning: false)
+            } else {
+                connectedWaiters.append(continuation)
             }
         }
     }
 
     /// Waits until `count` packets have been received (true), or the session closed or `timeout` passed (false).
     public func waitUntilReceived(_ count: Int, timeout: Duration = .seconds(15)) async -> Bool {
-        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
-            resumeReceiveWaiters(force: false)
-        }
-        defer { deadline.cancel() }
-        return await withCheckedContinuation { continuation in
-            eventLoop.execute { [self] in
-                if received >= count {
-                    continuation.resume(returning: true)
-                } else if peer.isClosed {
-                    continuation.resume(returning: false)
-                } else {
-                    receiveWaiters.append((count, continuation))
-                }
+        await waitOnLoop(timeout: timeout, expire: { [self] in resumeReceiveWaiters(force: false) }) {
+            [self] continuation in
+            if received >= count {
+                continuation.resume(returning: true)
+            } else if peer.isClosed {
+                continuation.resume(returning: false)
+            } else {
+                receiveWaiters.append((count, continuation))
             }
         }
     }
@@ -219,18 +208,25 @@ public final class ClientSession: @unchecked Sendable {
     /// Waits until the session closed, for whatever reason (true), or `timeout` passed (false): the peer's
     /// DTLS close_notify or RTCP BYE, a consent or connect timeout, or a local stop.
     public func waitUntilClosed(timeout: Duration = .seconds(15)) async -> Bool {
-        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
-            resumeClosedWaiters(false)
+        await waitOnLoop(timeout: timeout, expire: { [self] in resumeClosedWaiters(false) }) { [self] continuation in
+            if peer.isClosed {
+                continuation.resume(returning: true)
+            } else {
+                closedWaiters.append(continuation)
+            }
         }
+    }
+
+    /// On the loop, `register` resumes the continuation at once or keeps it to resume later; after `timeout`,
+    /// `expire` (on the loop) resumes what is still kept.
+    private func waitOnLoop(
+        timeout: Duration, expire: @escaping @Sendable () -> Void,
+        register: @escaping @Sendable (CheckedContinuation<Bool, Never>) -> Void
+    ) async -> Bool {
+        let deadline = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped), expire)
         defer { deadline.cancel() }
         return await withCheckedContinuation { continuation in
-            eventLoop.execute { [self] in
-                if peer.isClosed {
-                    continuation.resume(returning: true)
-                } else {
-                    closedWaiters.append(continuation)
-                }
-            }
+            eventLoop.execute { register(continuation) }
         }
     }
 
