@@ -36,7 +36,12 @@ struct BenchPartsTests {
             received: { audio in receiver.value.received(audio) })
         #expect(await client.waitUntilConnected(timeout: .seconds(10)))
         client.startMedia()
-        try await Task.sleep(for: .seconds(seconds))
+        // The whole script once (a loaded machine may send it late, never early; bounded at 15 s).
+        var polls = 0
+        while polls < 300, await client.counts().packetsSent < script.packets.count {
+            try await Task.sleep(for: .milliseconds(50))
+            polls += 1
+        }
         // Stop sending and let what is in flight come back: a loaded machine's echo may run behind, never lose.
         await client.pauseMedia()
         var (received, unchanged) = (-1, 0)
