@@ -373,13 +373,7 @@ struct EmbeddingExampleTests {
     func example() async throws {
         let run = try LaunchedProcess(
             Self.program, ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--log-level", "warning"])
-        do {
-            try await exercise(run)
-        } catch {
-            await run.stop()
-            throw error
-        }
-        await run.stop()
+        try await run.whileRunning(exercise)
     }
 
     private func exercise(_ run: LaunchedProcess) async throws {

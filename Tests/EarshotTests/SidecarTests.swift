@@ -18,13 +18,7 @@ struct SidecarTests {
             Self.example, "--earshot", ModelRelayTests.earshot, "--model", "parrot", "--",
             "--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--named-model", "echo=stdio", "--log-level", "info",
         ])
-        do {
-            try await exercise(run)
-        } catch {
-            await run.stop()
-            throw error
-        }
-        await run.stop()
+        try await run.whileRunning(exercise)
     }
 
     private func exercise(_ run: LaunchedProcess) async throws {

@@ -67,6 +67,17 @@ final class LaunchedProcess: @unchecked Sendable {
     /// The lines of stdout written whole so far (not one still being written).
     var stdoutLines: [Substring] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast() }
 
+    /// Runs `body` with the process, then `stop()`s it, whether `body` returned or threw.
+    func whileRunning(_ body: (LaunchedProcess) async throws -> Void) async throws {
+        do {
+            try await body(self)
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+    }
+
     /// Waits (off the cooperative pool) up to `seconds` for the process to exit; whether it did.
     func waitForExit(seconds: Double) async throws -> Bool {
         let exited = self.exited

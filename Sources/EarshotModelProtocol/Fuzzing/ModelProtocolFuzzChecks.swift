@@ -198,11 +198,8 @@ public enum ModelProtocolFuzzChecks {
         func frames(_ pieces: [Int]) throws(Violation) -> [Result<StdioFrame, ModelProtocolError>] {
             var decoder = StdioFrameDecoder(multiplexed: true)
             var outcomes: [Result<StdioFrame, ModelProtocolError>] = []
-            var offset = 0
-            for piece in pieces {
-                decoder.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + piece)]))
-                offset += piece
-                if decoder.streamError != nil { continue }
+            try feed(bytes, pieces: pieces, to: &decoder, frameLimit: MultiplexedStdio.maximumFrameLength) {
+                (decoder: inout StdioFrameDecoder) throws(Violation) in
                 while true {
                     let next = Result { () throws(ModelProtocolError) in try decoder.nextFrame() }
                     switch next {
@@ -224,8 +221,6 @@ public enum ModelProtocolFuzzChecks {
                     }
                     break
                 }
-                try require(decoder.bufferedByteCount < 4 + MultiplexedStdio.maximumFrameLength,
-                            "\(decoder.bufferedByteCount) bytes buffered after draining")
             }
             return outcomes
         }
@@ -256,13 +251,10 @@ public enum ModelProtocolFuzzChecks {
     static func decode(_ bytes: UnsafeRawBufferPointer, pieces: [Int]) throws(Violation) -> [Outcome] {
         var decoder = StdioFrameDecoder()
         var outcomes: [Outcome] = []
-        var offset = 0
-        for piece in pieces {
-            decoder.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + piece)]))
-            offset += piece
-            if decoder.streamError != nil { continue }
+        try feed(bytes, pieces: pieces, to: &decoder, frameLimit: StdioFrameDecoder.maximumFrameLength) {
+            (decoder: inout StdioFrameDecoder) throws(Violation) in
             while true {
-                do {
+                do throws(ModelProtocolError) {
                     guard let message = try decoder.next() else { break }
                     outcomes.append(.message(message))
                 } catch {
@@ -276,10 +268,26 @@ public enum ModelProtocolFuzzChecks {
                     try require(!error.isFatal, "a fatal \(error) did not lose the stream")
                 }
             }
-            try require(decoder.bufferedByteCount < 4 + StdioFrameDecoder.maximumFrameLength,
-                        "\(decoder.bufferedByteCount) bytes buffered after draining")
         }
         return outcomes
+    }
+
+    /// Appends `bytes` to `decoder` in pieces of the given sizes; after each, unless the stream is lost, `drain`
+    /// takes what it can, and then at most an incomplete frame (below `frameLimit` and its length prefix) stays
+    /// buffered.
+    static func feed(
+        _ bytes: UnsafeRawBufferPointer, pieces: [Int], to decoder: inout StdioFrameDecoder, frameLimit: Int,
+        drain: (inout StdioFrameDecoder) throws(Violation) -> Void
+    ) throws(Violation) {
+        var offset = 0
+        for piece in pieces {
+            decoder.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + piece)]))
+            offset += piece
+            if decoder.streamError != nil { continue }
+            try drain(&decoder)
+            try require(decoder.bufferedByteCount < 4 + frameLimit,
+                        "\(decoder.bufferedByteCount) bytes buffered after draining")
+        }
     }
 
     /// FNV-1a, to seed the random splits from the input itself (so a crash replays).
